@@ -1,0 +1,43 @@
+"""llmrelay: one interface to many LLM providers, through their official APIs.
+
+`import llmrelay` is cheap: names below load on first use, and nothing here does I/O or imports
+the HTTP client.
+
+    import llmrelay
+    text = llmrelay.ChatCompletion.create(model, messages, provider=llmrelay.Provider.X)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# Public name → module that defines it ("" when the name is a module itself).
+_LAZY = {
+    "ChatCompletion": ".chat_completion",
+    "Provider": "",
+    "errors": "",
+    "typing": "",
+    "providers": "",
+}
+
+if TYPE_CHECKING:
+    from . import Provider, errors, providers, typing
+    from .chat_completion import ChatCompletion
+
+__all__ = ["ChatCompletion", "Provider", "__version__", "errors", "providers", "typing"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'llmrelay' has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name] or f".{name}", __name__)
+    value = module if not _LAZY[name] else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
