@@ -1,0 +1,542 @@
+"""The provider framework of the spec (`shared/spec/base_provider.md`), compatible with g4f's.
+
+A provider is a class with classmethods. Write one of:
+
+* `AbstractProvider.create_completion` — a sync generator (the rest is derived);
+* `AsyncProvider.create_async` — a coroutine returning the whole answer;
+* `AsyncGeneratorProvider.create_async_generator` — an async generator of chunks (preferred);
+* `AsyncAuthedProvider.create_authed` plus `on_auth_async` — the same, with cached credentials.
+
+and every entry point works: `create_completion` (sync, streaming or not), `create_async`,
+`get_create_function()` and `get_async_create_function()`. Each entry point validates the
+messages and the parameters before any I/O, and honours `timeout` as the deadline for the whole
+answer. Sync entry points run async code through the bridge in `providers.asyncio`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import random
+import time
+from abc import abstractmethod
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
+from contextlib import aclosing
+from pathlib import Path
+from typing import Any, ClassVar, NoReturn, TypeVar
+
+from ..errors import (
+    LLMRelayError,
+    MissingAuthError,
+    ModelNotFoundError,
+    TotalTimeoutError,
+    UnsupportedParameterError,
+    error_from_body,
+)
+from ..typing import AsyncResult, CreateResult, Messages
+from .asyncio import run_in_executor, run_sync, to_async_iterator, to_sync_generator, with_timeout
+from .auth_cache import cache_file, read_json, write_json_atomic
+from .messages import validate_messages
+from .response import AuthResult, collect_text, concat_chunks
+from .types import BaseProvider, ProviderMeta
+
+__all__ = [
+    "PARAMETER_EXAMPLES",
+    "SAFE_PARAMETERS",
+    "AbstractProvider",
+    "AsyncAuthedProvider",
+    "AsyncGeneratorProvider",
+    "AsyncProvider",
+    "AuthFileMixin",
+    "ProviderModelMixin",
+    "RaiseErrorMixin",
+]
+
+T = TypeVar("T")
+
+#: The spec's parameter vocabulary, plus the sampling parameters every chat API shares.
+SAFE_PARAMETERS = (
+    "model", "messages", "stream", "timeout", "proxy", "media", "response_format",
+    "conversation", "seed", "tools", "api_key", "api_base", "max_retries", "web_search",
+    "guidance_scale", "num_inference_steps", "randomize_seed", "safe", "enhance", "private",
+    "aspect_ratio", "n",
+    "temperature", "top_p", "top_k", "max_tokens", "stop", "presence_penalty",
+    "frequency_penalty", "tool_choice", "prompt", "negative_prompt", "width", "height",
+)  # fmt: skip
+
+#: Example values for `get_parameters(as_json=True)` where a default says too little.
+PARAMETER_EXAMPLES: Mapping[str, Any] = {
+    "messages": [{"role": "system", "content": ""}, {"role": "user", "content": ""}],
+    "proxy": "http://user:password@127.0.0.1:3128",
+    "media": [["data:image/jpeg;base64,...", "filename.jpg"]],
+    "response_format": {"type": "json_object"},
+    "conversation": {"conversation_id": "550e8400-e29b-11d4-a716-...", "message_id": "..."},
+    "seed": 42,
+    "tools": [],
+    "temperature": 1,
+    "top_p": 1,
+    "max_tokens": 4096,
+    "stop": ["stop1", "stop2"],
+    "width": 1024,
+    "height": 1024,
+    "timeout": 120,
+}
+
+_ZERO_BY_TYPE: Mapping[str, Any] = {
+    "int": 0, "float": 0.0, "bool": False, "str": "", "dict": {}, "list": [], "Messages": [],
+}  # fmt: skip
+
+
+def _example_value(name: str, param: inspect.Parameter) -> Any:
+    if param.default is not inspect.Parameter.empty and param.default is not None:
+        return param.default
+    if name in PARAMETER_EXAMPLES:
+        return PARAMETER_EXAMPLES[name]
+    annotation = param.annotation
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    head = str(text).replace("Optional[", "").split("|")[0].split("[")[0].strip()
+    return _ZERO_BY_TYPE.get(head)
+
+
+_FRAMEWORK_MANAGED = frozenset({"timeout", "stream"})
+
+
+@functools.lru_cache(maxsize=1024)
+def _signature(func: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(func)
+
+
+def _checked_kwargs(
+    provider: type[BaseProvider], func: Callable[..., Any], messages: Any, kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """Validate `messages` and refuse keyword arguments `func` cannot take. `timeout` and
+    `stream` are dropped instead when `func` has no place for them: the framework enforces the
+    deadline itself, and a provider without `stream` always streams."""
+    validate_messages(messages)
+    params = _signature(func).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    kwargs = {k: v for k, v in kwargs.items() if k in params or k not in _FRAMEWORK_MANAGED}
+    unknown = sorted(set(kwargs) - set(params))
+    if unknown:
+        accepted = sorted(set(params) - {"cls", "self", "model", "messages"})
+        raise UnsupportedParameterError(
+            f"unsupported parameter(s) {unknown}; {provider.__name__} accepts {accepted}",
+            provider=provider.__name__,
+        )
+    return kwargs
+
+
+async def _on_loop(coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop | None) -> T:
+    """Await `coro` here, or on `loop` when that is another (running) loop."""
+    if loop is None or loop is asyncio.get_running_loop():
+        return await coro
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+
+def _timeout_error(provider: type[BaseProvider], timeout: float) -> TotalTimeoutError:
+    return TotalTimeoutError(f"no complete answer within {timeout} s", provider=provider.__name__)
+
+
+class AbstractProvider(BaseProvider):
+    """A provider written as a sync `create_completion`; everything else is derived from it."""
+
+    @classmethod
+    @abstractmethod
+    def create_completion(
+        cls, model: str, messages: Messages, stream: bool = False, **kwargs: Any
+    ) -> CreateResult:
+        """Yield the answer's chunks (text, or typed chunks from `providers.response`)."""
+        raise NotImplementedError
+
+    @classmethod
+    async def create_async(
+        cls,
+        model: str,
+        messages: Messages,
+        *,
+        timeout: float | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        executor: Executor | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """The whole answer as text, without blocking the caller's event loop.
+
+        The sync `create_completion` runs in `executor` (the loop's default when None) on
+        `loop` (the running loop when None); `timeout` bounds the wait (`TotalTimeoutError`).
+        """
+        kwargs = _checked_kwargs(cls, cls.create_completion, messages, kwargs)
+
+        def create() -> str:
+            return concat_chunks(cls.create_completion(model, messages, **kwargs))
+
+        job = run_in_executor(create, executor=executor)
+        try:
+            return await asyncio.wait_for(_on_loop(job, loop), timeout)
+        except TimeoutError as exc:
+            if isinstance(exc, LLMRelayError) or timeout is None:
+                raise
+            raise _timeout_error(cls, timeout) from exc
+
+    @classmethod
+    def get_create_function(cls) -> Callable[..., CreateResult]:
+        return cls.create_completion
+
+    @classmethod
+    def get_async_create_function(cls) -> Callable[..., Any]:
+        return cls.async_create_function
+
+    @classmethod
+    def async_create_function(cls, *args: Any, **kwargs: Any) -> Any:
+        """The async entry point: a coroutine of the answer text here; an async iterator of
+        chunks for `AsyncGeneratorProvider`."""
+        return cls.create_async(*args, **kwargs)
+
+    @classmethod
+    def _create_signature_source(cls) -> Callable[..., Any]:
+        return cls.create_completion
+
+    @classmethod
+    def get_parameters(cls, as_json: bool = False) -> dict[str, Any]:
+        """The create function's parameters among `SAFE_PARAMETERS` (`inspect.Parameter`s), or
+        with `as_json=True` a JSON-ready dict of example values, led by provider and model."""
+        params = {
+            name: param
+            for name, param in _signature(cls._create_signature_source()).parameters.items()
+            if name in SAFE_PARAMETERS and (name != "stream" or cls.supports_stream)
+        }
+        if not as_json:
+            return params
+        examples: dict[str, Any] = {
+            "provider": cls.__name__,
+            "model": getattr(cls, "default_model", None) or "",
+            "messages": PARAMETER_EXAMPLES["messages"],
+            "stream": cls.supports_stream,
+        }
+        for name, param in params.items():
+            if name not in ("model", "stream"):
+                examples[name] = _example_value(name, param)
+        if not cls.supports_system_message:
+            examples["messages"] = examples["messages"][-1:]
+        return examples
+
+
+class AsyncProvider(AbstractProvider):
+    """A provider written as a coroutine `create_async` returning the whole answer."""
+
+    @classmethod
+    def create_completion(
+        cls, model: str, messages: Messages, stream: bool = False, **kwargs: Any
+    ) -> CreateResult:
+        """Run `create_async` on the bridge loop; yield its answer as one chunk."""
+        _checked_kwargs(cls, cls.create_async, messages, kwargs)  # fail now, not when iterated
+
+        def answer() -> Iterator[str]:
+            yield run_sync(cls.async_create_function(model, messages, **kwargs))
+
+        return answer()
+
+    @classmethod
+    @abstractmethod
+    async def create_async(cls, model: str, messages: Messages, **kwargs: Any) -> str:
+        """Return the whole answer."""
+        raise NotImplementedError
+
+    @classmethod
+    def async_create_function(
+        cls, model: str, messages: Messages, timeout: float | None = None, **kwargs: Any
+    ) -> Coroutine[Any, Any, str]:
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        kwargs = _checked_kwargs(cls, cls.create_async, messages, kwargs)
+        return cls._bounded(cls.create_async(model, messages, **kwargs), timeout)
+
+    @classmethod
+    async def _bounded(cls, coro: Coroutine[Any, Any, str], timeout: float | None) -> str:
+        try:
+            return await asyncio.wait_for(coro, timeout)
+        except TimeoutError as exc:
+            if isinstance(exc, LLMRelayError) or timeout is None:
+                raise
+            raise _timeout_error(cls, timeout) from exc
+
+    @classmethod
+    def _create_signature_source(cls) -> Callable[..., Any]:
+        return cls.create_async
+
+
+class AsyncGeneratorProvider(AbstractProvider):
+    """A provider written as an async generator `create_async_generator` of chunks."""
+
+    supports_stream = True
+
+    @classmethod
+    def create_completion(
+        cls,
+        model: str,
+        messages: Messages,
+        stream: bool = True,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> CreateResult:
+        """Iterate `create_async_generator` from sync code (works inside a running loop too)."""
+        agen = cls.async_create_function(model, messages, stream=stream, timeout=timeout, **kwargs)
+        return to_sync_generator(agen, name=cls.__name__)
+
+    @classmethod
+    async def create_async(
+        cls,
+        model: str,
+        messages: Messages,
+        *,
+        timeout: float | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        executor: Executor | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """The whole answer as text. Runs natively on the event loop; with an `executor`, the
+        sync path runs there instead (as `AbstractProvider.create_async`)."""
+        if executor is not None:
+            return await super().create_async(
+                model, messages, timeout=timeout, loop=loop, executor=executor, **kwargs
+            )
+        agen = cls.async_create_function(model, messages, timeout=timeout, **kwargs)
+        return await _on_loop(collect_text(agen), loop)
+
+    @staticmethod
+    @abstractmethod
+    def create_async_generator(model: str, messages: Messages, **kwargs: Any) -> AsyncResult:
+        """Yield the answer's chunks."""
+        raise NotImplementedError
+
+    @classmethod
+    def async_create_function(
+        cls, model: str, messages: Messages, timeout: float | None = None, **kwargs: Any
+    ) -> AsyncResult:
+        """Validated `create_async_generator`, bounded by `timeout` (`TotalTimeoutError`)."""
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        kwargs = _checked_kwargs(cls, cls.create_async_generator, messages, kwargs)
+        agen = cls.create_async_generator(model, messages, **kwargs)
+        return agen if timeout is None else with_timeout(agen, timeout, name=cls.__name__)
+
+    @classmethod
+    def _create_signature_source(cls) -> Callable[..., Any]:
+        return cls.create_async_generator
+
+
+class ProviderModelMixin(metaclass=ProviderMeta):
+    """Model metadata and resolution. Class attributes are immutable defaults: never mutate
+    them at run time (per-request state is `last_model`, a context-local property)."""
+
+    default_model: ClassVar[str | None] = None
+    models: ClassVar[Sequence[str]] = ()
+    model_aliases: ClassVar[Mapping[str, str | Sequence[str]]] = {}
+    image_models: ClassVar[Sequence[str]] = ()
+    vision_models: ClassVar[Sequence[str]] = ()
+
+    @classmethod
+    def get_models(cls, **kwargs: Any) -> list[str]:
+        """Every model the provider serves (empty when it accepts any name)."""
+        models = list(dict.fromkeys([*cls.models, *cls.image_models, *cls.vision_models]))
+        if not models and cls.default_model:
+            models = [cls.default_model]
+        return models
+
+    @classmethod
+    def get_model(cls, model: str, **kwargs: Any) -> str:
+        """Resolve `model`: empty → `default_model`; aliases followed (a list alias picks one
+        at random); a model the provider does not list → `ModelNotFoundError`. Sets
+        `last_model` for the current request."""
+        if not model:
+            if not cls.default_model:
+                raise ModelNotFoundError(
+                    f"no model given and {cls.__name__} has no default model",
+                    provider=cls.__name__,
+                )
+            model = cls.default_model
+        target = cls.model_aliases.get(model, model)
+        resolved = target if isinstance(target, str) else random.choice(list(target))
+        known = cls.get_models(**kwargs)
+        if known and resolved not in known:
+            shown = ", ".join(known[:30]) + (", …" if len(known) > 30 else "")
+            raise ModelNotFoundError(
+                f"model {model!r} is not served by {cls.__name__}; its models: {shown}",
+                provider=cls.__name__,
+            )
+        cls.last_model = resolved  # context-local, see ProviderMeta
+        return resolved
+
+
+class RaiseErrorMixin:
+    """Turn an error body into the matching exception (the table in `llmrelay.errors`)."""
+
+    @classmethod
+    def raise_error(
+        cls,
+        data: Any,
+        status: int | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        secrets: Sequence[str | None] = (),
+    ) -> None:
+        """Raise if `data` is an error (OpenAI, Anthropic, Gemini or g4f shape, or a string) or
+        `status` is 400 or more; return quietly otherwise, so it can vet every chunk."""
+        if (status is None or status < 400) and not _is_error_body(data):
+            return
+        _raise(error_from_body(data, status, provider=_name(cls), headers=headers, secrets=secrets))
+
+
+def _raise(error: LLMRelayError) -> NoReturn:
+    raise error
+
+
+def _name(cls: type) -> str | None:
+    return None if cls is RaiseErrorMixin else cls.__name__
+
+
+def _is_error_body(data: Any) -> bool:
+    if isinstance(data, str):
+        return True
+    if isinstance(data, list):
+        return bool(data) and _is_error_body(data[0]) and not isinstance(data[0], str)
+    if isinstance(data, Mapping):
+        return (
+            data.get("error") not in (None, False, "")
+            or "error_message" in data
+            or data.get("type") == "error"
+        )
+    return False
+
+
+class AuthFileMixin:
+    """Where a provider caches its authentication (see `providers.auth_cache`)."""
+
+    @classmethod
+    def get_cache_file(cls) -> Path:
+        """`<cache dir>/auth_<parent or class name>.json`, always inside the cache directory."""
+        return cache_file(getattr(cls, "parent", None) or cls.__name__)
+
+
+#: Credentials are refreshed this many seconds before they expire.
+EXPIRY_MARGIN = 30.0
+
+
+class AsyncAuthedProvider(AsyncGeneratorProvider, AuthFileMixin):
+    """A provider whose calls need credentials obtained by `on_auth_async` and cached on disk.
+
+    Subclasses write `create_authed(model, messages, auth_result, **kwargs)` and
+    `on_auth_async(**kwargs)`. A call reads the cached `AuthResult`; if there is none, it is
+    corrupt or expired (`expires_at`, epoch seconds), or the authed call raises
+    `MissingAuthError` before yielding anything, it authenticates once, writes the cache and
+    tries once more. A second failure is raised.
+    """
+
+    @classmethod
+    async def on_auth_async(cls, **kwargs: Any) -> AuthResult:
+        """Authenticate: return an `AuthResult`, or be an async generator yielding chunks for
+        the user (`RequestLogin`, …) and then the `AuthResult`. The default takes `api_key`."""
+        if not kwargs.get("api_key"):
+            raise MissingAuthError(
+                f"an API key is required for {cls.__name__}", provider=cls.__name__
+            )
+        return AuthResult(api_key=kwargs["api_key"])
+
+    @classmethod
+    def on_auth(cls, **kwargs: Any) -> AuthResult:
+        """Authenticate from sync code; returns the `AuthResult`."""
+        result = None
+        for chunk in to_sync_generator(cls._auth_chunks(**kwargs), name=cls.__name__):
+            if isinstance(chunk, AuthResult):
+                result = chunk
+        if result is None:
+            raise MissingAuthError(f"{cls.__name__} produced no AuthResult", provider=cls.__name__)
+        return result
+
+    @classmethod
+    def write_cache_file(cls, cache_file: Path, auth_result: AuthResult | None = None) -> None:
+        """Write `auth_result` to `cache_file` atomically with mode 0600 (nothing if None)."""
+        if auth_result is None:
+            return
+        data = auth_result.get_dict()
+        bad = sorted(k for k, v in data.items() if not _json_ready(v))
+        if bad:
+            raise LLMRelayError(
+                f"cannot cache the AuthResult of {cls.__name__}: field(s) {bad} are not JSON",
+                provider=cls.__name__,
+            )
+        write_json_atomic(cache_file, data)
+
+    @classmethod
+    def get_auth_result(cls) -> AuthResult | None:
+        """The cached `AuthResult`, or None when missing, corrupt or expired."""
+        data = read_json(cls.get_cache_file())
+        if data is None:
+            return None
+        expires_at = data.get("expires_at")
+        if isinstance(expires_at, int | float) and expires_at <= time.time() + EXPIRY_MARGIN:
+            return None
+        return AuthResult(**data)
+
+    @classmethod
+    @abstractmethod
+    def create_authed(
+        cls, model: str, messages: Messages, auth_result: AuthResult, **kwargs: Any
+    ) -> AsyncResult:
+        """Yield the answer's chunks using `auth_result`; raise `MissingAuthError` if refused."""
+        raise NotImplementedError
+
+    @classmethod
+    async def _auth_chunks(cls, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        async for chunk in to_async_iterator(cls.on_auth_async(**kwargs)):
+            yield chunk
+
+    @classmethod
+    async def create_async_generator(
+        cls, model: str, messages: Messages, **kwargs: Any
+    ) -> AsyncResult:
+        auth_result = cls.get_auth_result()
+        if auth_result is not None:
+            delivered = False
+            try:
+                async with aclosing(
+                    to_async_iterator(cls.create_authed(model, messages, auth_result, **kwargs))
+                ) as chunks:
+                    async for chunk in chunks:
+                        delivered = True
+                        yield chunk
+                return
+            except MissingAuthError:
+                if delivered:
+                    raise
+        auth_result = None
+        async with aclosing(cls._auth_chunks(**kwargs)) as auth_chunks:
+            async for chunk in auth_chunks:
+                if isinstance(chunk, AuthResult):
+                    auth_result = chunk
+                else:
+                    yield chunk
+        if auth_result is None:
+            raise MissingAuthError(f"{cls.__name__} produced no AuthResult", provider=cls.__name__)
+        cls.write_cache_file(cls.get_cache_file(), auth_result)
+        async with aclosing(
+            to_async_iterator(cls.create_authed(model, messages, auth_result, **kwargs))
+        ) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    @classmethod
+    def _create_signature_source(cls) -> Callable[..., Any]:
+        return cls.create_authed
+
+
+def _json_ready(value: Any) -> bool:
+    if value is None or isinstance(value, str | int | float | bool):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_json_ready(v) for v in value)
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _json_ready(v) for k, v in value.items())
+    return False
