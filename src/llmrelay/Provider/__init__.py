@@ -10,8 +10,17 @@ from typing import Any
 
 from ..errors import ProviderNotFoundError
 
-#: Provider name → module that defines it (filled as provider families land).
-_BUILTINS: dict[str, str] = {}
+_PRESET_NAMES = (
+    "OpenAI", "AzureOpenAI", "Groq", "Mistral", "DeepSeek", "OpenRouter", "Together",
+    "Fireworks", "DeepInfra", "xAI", "Cerebras", "Perplexity", "HuggingFace", "Ollama", "VLLM",
+    "LlamaCpp", "LMStudio",
+)  # fmt: skip
+
+#: Provider name → module that defines it.
+_BUILTINS: dict[str, str] = {
+    "OpenaiTemplate": ".openai_compatible",
+    **dict.fromkeys(_PRESET_NAMES, ".presets"),
+}
 
 __all__ = sorted(_BUILTINS)
 

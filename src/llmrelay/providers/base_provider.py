@@ -63,7 +63,7 @@ SAFE_PARAMETERS = (
     "guidance_scale", "num_inference_steps", "randomize_seed", "safe", "enhance", "private",
     "aspect_ratio", "n",
     "temperature", "top_p", "top_k", "max_tokens", "stop", "presence_penalty",
-    "frequency_penalty", "tool_choice", "prompt", "negative_prompt", "width", "height",
+    "frequency_penalty", "tool_choice", "user", "prompt", "negative_prompt", "width", "height",
 )  # fmt: skip
 
 #: Example values for `get_parameters(as_json=True)` where a default says too little.
@@ -350,6 +350,11 @@ class ProviderModelMixin(metaclass=ProviderMeta):
         """Resolve `model`: empty → `default_model`; aliases followed (a list alias picks one
         at random); a model the provider does not list → `ModelNotFoundError`. Sets
         `last_model` for the current request."""
+        return cls.resolve_model(model, cls.get_models(**kwargs))
+
+    @classmethod
+    def resolve_model(cls, model: str, known: Sequence[str]) -> str:
+        """`get_model` against the given list of `known` models (empty: any model)."""
         if not model:
             if not cls.default_model:
                 raise ModelNotFoundError(
@@ -359,7 +364,6 @@ class ProviderModelMixin(metaclass=ProviderMeta):
             model = cls.default_model
         target = cls.model_aliases.get(model, model)
         resolved = target if isinstance(target, str) else random.choice(list(target))
-        known = cls.get_models(**kwargs)
         if known and resolved not in known:
             shown = ", ".join(known[:30]) + (", …" if len(known) > 30 else "")
             raise ModelNotFoundError(

@@ -1,0 +1,90 @@
+"""OpenAI-compatible services and local servers as data rows, each exposed as a provider class.
+
+A row differs from another only in data — base URL, key variable, default model, auth header —
+so it is a row here, not a class written by hand. `llmrelay.Provider.<Name>` is the class made
+from the row (a subclass of `OpenaiTemplate`), usable exactly like any g4f-style provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .openai_compatible import OpenaiTemplate
+
+__all__ = ["PRESETS", "Preset"]
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    name: str
+    url: str
+    api_base: str | None
+    api_key_env: str | None
+    default_model: str | None
+    needs_auth: bool = True
+    #: Environment variable overriding the base URL (local servers, Azure's resource URL).
+    api_base_env: str | None = None
+    api_base_suffix: str = ""
+    auth_header: str = "Authorization"
+    label: str | None = None
+
+
+PRESETS: tuple[Preset, ...] = (
+    Preset("OpenAI", "https://platform.openai.com", "https://api.openai.com/v1",
+           "OPENAI_API_KEY", "gpt-4o-mini", api_base_env="OPENAI_BASE_URL"),
+    Preset("AzureOpenAI", "https://learn.microsoft.com/azure/ai-foundry/openai/", None,
+           "AZURE_OPENAI_API_KEY", None, api_base_env="AZURE_OPENAI_ENDPOINT",
+           api_base_suffix="/openai/v1", auth_header="api-key", label="Azure OpenAI"),
+    Preset("Groq", "https://console.groq.com", "https://api.groq.com/openai/v1",
+           "GROQ_API_KEY", "llama-3.3-70b-versatile"),
+    Preset("Mistral", "https://console.mistral.ai", "https://api.mistral.ai/v1",
+           "MISTRAL_API_KEY", "mistral-small-latest"),
+    Preset("DeepSeek", "https://platform.deepseek.com", "https://api.deepseek.com/v1",
+           "DEEPSEEK_API_KEY", "deepseek-chat"),
+    Preset("OpenRouter", "https://openrouter.ai", "https://openrouter.ai/api/v1",
+           "OPENROUTER_API_KEY", "openai/gpt-4o-mini"),
+    Preset("Together", "https://api.together.ai", "https://api.together.xyz/v1",
+           "TOGETHER_API_KEY", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
+    Preset("Fireworks", "https://fireworks.ai", "https://api.fireworks.ai/inference/v1",
+           "FIREWORKS_API_KEY", "accounts/fireworks/models/llama-v3p3-70b-instruct"),
+    Preset("DeepInfra", "https://deepinfra.com", "https://api.deepinfra.com/v1/openai",
+           "DEEPINFRA_API_KEY", "meta-llama/Llama-3.3-70B-Instruct"),
+    Preset("xAI", "https://console.x.ai", "https://api.x.ai/v1",
+           "XAI_API_KEY", "grok-3-mini"),
+    Preset("Cerebras", "https://cloud.cerebras.ai", "https://api.cerebras.ai/v1",
+           "CEREBRAS_API_KEY", "llama-3.3-70b"),
+    Preset("Perplexity", "https://docs.perplexity.ai", "https://api.perplexity.ai",
+           "PERPLEXITY_API_KEY", "sonar"),
+    Preset("HuggingFace", "https://huggingface.co/docs/inference-providers",
+           "https://router.huggingface.co/v1", "HF_TOKEN", "meta-llama/Llama-3.1-8B-Instruct",
+           label="Hugging Face router"),
+    Preset("Ollama", "https://ollama.com", "http://127.0.0.1:11434/v1", "OLLAMA_API_KEY",
+           None, needs_auth=False, api_base_env="OLLAMA_BASE_URL", label="Ollama (OpenAI API)"),
+    Preset("VLLM", "https://docs.vllm.ai", "http://127.0.0.1:8000/v1", "VLLM_API_KEY",
+           None, needs_auth=False, api_base_env="VLLM_BASE_URL", label="vLLM server"),
+    Preset("LlamaCpp", "https://github.com/ggml-org/llama.cpp", "http://127.0.0.1:8080/v1",
+           "LLAMACPP_API_KEY", None, needs_auth=False, api_base_env="LLAMACPP_BASE_URL",
+           label="llama.cpp server"),
+    Preset("LMStudio", "https://lmstudio.ai", "http://127.0.0.1:1234/v1", "LMSTUDIO_API_KEY",
+           None, needs_auth=False, api_base_env="LMSTUDIO_BASE_URL", label="LM Studio"),
+)  # fmt: skip
+
+
+def _provider_class(row: Preset) -> type[OpenaiTemplate]:
+    attributes = {
+        "__module__": __name__,
+        "__doc__": f"{row.label or row.name}: {row.url} (key: {row.api_key_env}).",
+        "url": row.url,
+        "label": row.label or row.name,
+        "api_base": row.api_base,
+        "api_base_env": row.api_base_env,
+        "api_base_suffix": row.api_base_suffix,
+        "api_key_env": row.api_key_env,
+        "auth_header": row.auth_header,
+        "needs_auth": row.needs_auth,
+        "default_model": row.default_model,
+    }
+    return type(row.name, (OpenaiTemplate,), attributes)
+
+
+globals().update({row.name: _provider_class(row) for row in PRESETS})
