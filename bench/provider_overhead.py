@@ -1,0 +1,110 @@
+"""CPU per request of llmrelay's OpenAI-compatible provider vs raw aiohttp, in one run.
+
+    .venv/bin/python bench/provider_overhead.py [--requests 2000] [--rounds 5]
+
+Both clients call the same local upstream (bench/upstream.py, its own process, answering at
+once), sequentially, on one event loop; the figure is this process's CPU time per request
+(time.process_time), so the upstream's work is not counted. Rounds alternate the clients and
+the median round is reported. Targets (shared/TARGETS.md): one answer ≤ 1.5x, a 100-chunk
+stream ≤ 1.3x raw aiohttp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+
+from common import upstream
+from llmrelay.Provider import OpenaiTemplate
+from llmrelay.transport.session import aclose_sessions
+
+MESSAGES = [{"role": "user", "content": "Say something."}]
+
+
+def raw_client(
+    session: aiohttp.ClientSession, base: str
+) -> dict[str, Callable[[], Awaitable[str]]]:
+    url = f"{base}/chat/completions"
+    headers = {"Authorization": "Bearer sk-bench", "Content-Type": "application/json"}
+
+    async def answer() -> str:
+        body = json.dumps({"model": "bench", "messages": MESSAGES}).encode()
+        async with session.post(url, data=body, headers=headers) as response:
+            data = json.loads(await response.read())
+            return str(data["choices"][0]["message"]["content"])
+
+    async def stream() -> str:
+        body = json.dumps({"model": "bench", "messages": MESSAGES, "stream": True}).encode()
+        parts = []
+        async with session.post(url, data=body, headers=headers) as response:
+            async for line in response.content:
+                if line.startswith(b"data: ") and line[6:12] != b"[DONE]":
+                    for choice in json.loads(line[6:])["choices"]:
+                        if content := choice["delta"].get("content"):
+                            parts.append(content)
+        return "".join(parts)
+
+    return {"answer": answer, "stream": stream}
+
+
+def llmrelay_client(base: str) -> dict[str, Callable[[], Awaitable[str]]]:
+    create = OpenaiTemplate.get_async_create_function()
+
+    async def run(stream: bool) -> str:
+        parts = []
+        async for chunk in create(
+            "bench", MESSAGES, api_base=base, api_key="sk-bench", stream=stream
+        ):
+            if isinstance(chunk, str):
+                parts.append(chunk)
+        return "".join(parts)
+
+    return {"answer": lambda: run(False), "stream": lambda: run(True)}
+
+
+async def cpu_per_request(call: Callable[[], Awaitable[str]], count: int) -> float:
+    start = time.process_time()
+    for _ in range(count):
+        await call()
+    return (time.process_time() - start) / count
+
+
+async def main(requests: int, rounds: int) -> None:
+    with upstream() as base:
+        async with aiohttp.ClientSession() as session:
+            clients = {"raw aiohttp": raw_client(session, base), "llmrelay": llmrelay_client(base)}
+            for calls in clients.values():  # warm up, and check both get answers
+                if not (await calls["answer"]() and await calls["stream"]()):
+                    raise RuntimeError("empty answer from the upstream")
+            results: dict[tuple[str, str], list[float]] = {}
+            for _ in range(rounds):
+                for kind in ("answer", "stream"):
+                    count = requests if kind == "answer" else max(requests // 4, 50)
+                    for name, calls in clients.items():
+                        per = await cpu_per_request(calls[kind], count)
+                        results.setdefault((name, kind), []).append(per)
+            await aclose_sessions()
+    print(f"{'client':<14}{'one answer (20 tokens)':>24}{'stream, 100 chunks':>22}")
+    medians = {key: statistics.median(values) for key, values in results.items()}
+    for name in ("raw aiohttp", "llmrelay"):
+        cells = []
+        for kind in ("answer", "stream"):
+            value = medians[(name, kind)]
+            ratio = value / medians[("raw aiohttp", kind)]
+            cells.append(f"{value * 1000:.3f} ms ({ratio:.2f}x)")
+        print(f"{name:<14}{cells[0]:>24}{cells[1]:>22}")
+    print("\ntargets: one answer <= 1.5x, stream <= 1.3x raw aiohttp")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    asyncio.run(main(args.requests, args.rounds))
