@@ -104,8 +104,6 @@ class BaseRetryProvider(BaseProvider):
     def __init__(self, providers: list[type[BaseProvider]], shuffle: bool = True) -> None:
         self.providers = list(providers)
         self.shuffle = shuffle
-        self.exceptions: dict[str, BaseException] = {}
-        self.last_provider: type[BaseProvider] | None = None
 
 
 ProviderType: TypeAlias = type[BaseProvider] | BaseRetryProvider

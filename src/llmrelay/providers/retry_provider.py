@@ -1,0 +1,167 @@
+"""Failover across providers: `IterListProvider` and `RetryProvider` (as in g4f).
+
+A failover provider tries its providers in turn (shuffled per call if `shuffle`). A provider
+that fails — raises, or ends without producing anything — before its first chunk reached the
+caller is recorded and the next one is tried; once a chunk was delivered, an error is raised
+as it is (a second provider would repeat text the caller already has). When every provider
+fails, one `RetryProviderError` lists each provider's exception. The provider that answered
+is announced by a `ProviderInfo` chunk just before its first chunk, and is `last_provider`
+for the current request (context-local, like `last_model`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import random
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import aclosing
+from typing import Any
+
+from ..errors import InvalidMessagesError, ResponseError, RetryNoProviderError, RetryProviderError
+from ..typing import AsyncResult, CreateResult, Messages
+from .asyncio import propagate_context_var, to_sync_generator
+from .messages import validate_messages
+from .response import FinishReason, ProviderInfo, ResponseType, Usage
+from .types import BaseProvider, BaseRetryProvider
+
+__all__ = ["IterListProvider", "RetryProvider"]
+
+_last_provider: contextvars.ContextVar[dict[BaseRetryProvider, type[BaseProvider]] | None] = (
+    contextvars.ContextVar("llmrelay_last_provider", default=None)
+)
+propagate_context_var(_last_provider)
+
+# Chunks that carry no answer: a provider that produced only these produced nothing.
+_BOOKKEEPING = (FinishReason, Usage, ProviderInfo)
+
+
+def _name(provider: Any) -> str:
+    return str(getattr(provider, "__name__", type(provider).__name__))
+
+
+class IterListProvider(BaseRetryProvider):
+    """Try each provider once, in order (or shuffled), until one answers."""
+
+    def __init__(self, providers: list[type[BaseProvider]], shuffle: bool = True) -> None:
+        super().__init__(providers, shuffle)
+        self.__name__ = type(self).__name__
+
+    @property
+    def last_provider(self) -> type[BaseProvider] | None:
+        """The provider that answered the current request (task or thread)."""
+        return (_last_provider.get() or {}).get(self)
+
+    @last_provider.setter
+    def last_provider(self, provider: type[BaseProvider] | None) -> None:
+        mapping = dict(_last_provider.get() or {})
+        if provider is None:
+            mapping.pop(self, None)
+        else:
+            mapping[self] = provider
+        _last_provider.set(mapping)
+
+    def _attempts(self) -> list[type[BaseProvider]]:
+        if not self.providers:
+            raise RetryNoProviderError(f"{self.__name__} has no providers to try")
+        return (
+            random.sample(self.providers, len(self.providers)) if self.shuffle else self.providers
+        )
+
+    def get_create_function(self) -> Callable[..., CreateResult]:  # type: ignore[override]
+        return self.create_completion
+
+    def get_async_create_function(self) -> Callable[..., AsyncResult]:  # type: ignore[override]
+        return self.create_async_generator
+
+    def create_completion(
+        self, model: str, messages: Messages, stream: bool = False, **kwargs: Any
+    ) -> Iterator[str | ResponseType]:
+        """The sync stream, through the bridge."""
+        validate_messages(messages)
+        return to_sync_generator(
+            self.create_async_generator(model, messages, stream=stream, **kwargs),
+            name=self.__name__,
+        )
+
+    async def create_async_generator(
+        self, model: str, messages: Messages, stream: bool = True, **kwargs: Any
+    ) -> AsyncIterator[str | ResponseType]:
+        validate_messages(messages)
+        exceptions: dict[str, BaseException] = {}
+        for attempt, provider in enumerate(self._attempts(), 1):
+            failures: dict[str, BaseException] = {}
+            async for chunk in self._try(provider, model, messages, stream, kwargs, failures):
+                yield chunk
+            if not failures:
+                return
+            for name, exc in failures.items():
+                exceptions[f"{name} (try {attempt})" if name in exceptions else name] = exc
+        raise RetryProviderError(exceptions=exceptions)
+
+    async def _try(
+        self,
+        provider: type[BaseProvider],
+        model: str,
+        messages: Messages,
+        stream: bool,
+        kwargs: dict[str, Any],
+        exceptions: dict[str, BaseException],
+    ) -> AsyncIterator[str | ResponseType]:
+        """One provider's answer; its failure before the first real chunk goes to `exceptions`."""
+        name = _name(provider)
+        create = provider.get_async_create_function()
+        held: list[str | ResponseType] = []  # bookkeeping chunks before the first real one
+        delivered = False
+        try:
+            stream_kwargs = {"stream": stream} if provider.supports_stream else {}
+            result = create(model, messages, **stream_kwargs, **kwargs)
+            chunks = result if hasattr(result, "__aiter__") else _single(result)
+            async with aclosing(chunks) as agen:  # type: ignore[type-var]
+                async for chunk in agen:
+                    if not delivered and isinstance(chunk, _BOOKKEEPING):
+                        held.append(chunk)
+                        continue
+                    if not delivered:
+                        delivered = True
+                        self.last_provider = provider
+                        used = getattr(provider, "last_model", None) or model
+                        yield ProviderInfo(
+                            name=name, label=provider.label, url=provider.url, model=used
+                        )
+                        for early in held:
+                            yield early
+                    yield chunk
+            if not delivered:
+                raise ResponseError(f"{name} returned an empty answer", provider=name)
+        except InvalidMessagesError:
+            raise  # the caller's input: every provider would refuse it
+        except Exception as exc:
+            if delivered:
+                raise
+            exceptions[name] = exc
+
+
+async def _single(coro: Any) -> AsyncIterator[Any]:
+    yield await coro
+
+
+class RetryProvider(IterListProvider):
+    """`IterListProvider`, plus: with `single_provider_retry` and one provider, that provider
+    is tried up to `max_retries` times."""
+
+    def __init__(
+        self,
+        providers: list[type[BaseProvider]],
+        shuffle: bool = True,
+        single_provider_retry: bool = False,
+        max_retries: int = 3,
+    ) -> None:
+        super().__init__(providers, shuffle)
+        self.single_provider_retry = single_provider_retry
+        self.max_retries = max_retries
+
+    def _attempts(self) -> list[type[BaseProvider]]:
+        attempts = super()._attempts()
+        if self.single_provider_retry and len(attempts) == 1:
+            return attempts * max(1, self.max_retries)
+        return attempts
