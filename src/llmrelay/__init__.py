@@ -17,6 +17,9 @@ __version__ = "0.1.0"
 # Public name → module that defines it ("" when the name is a module itself).
 _LAZY = {
     "ChatCompletion": ".chat_completion",
+    "Client": ".client",
+    "AsyncClient": ".client",
+    "models": "",
     "Provider": "",
     "errors": "",
     "typing": "",
@@ -24,10 +27,21 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from . import Provider, errors, providers, typing
+    from . import Provider, errors, models, providers, typing
     from .chat_completion import ChatCompletion
+    from .client import AsyncClient, Client
 
-__all__ = ["ChatCompletion", "Provider", "__version__", "errors", "providers", "typing"]
+__all__ = [
+    "AsyncClient",
+    "ChatCompletion",
+    "Client",
+    "Provider",
+    "__version__",
+    "errors",
+    "models",
+    "providers",
+    "typing",
+]
 
 
 def __getattr__(name: str) -> Any:

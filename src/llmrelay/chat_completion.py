@@ -8,7 +8,6 @@ async for chunk in ChatCompletion.create_async(..., stream=True): ...
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
@@ -18,6 +17,7 @@ from .errors import (
     ProviderNotWorkingError,
     StreamNotSupportedError,
 )
+from .providers.registry import provider_by_name
 from .providers.response import collect_text, concat_chunks
 from .providers.types import BaseProvider, BaseRetryProvider, ProviderType
 from .typing import AsyncResult, CreateResult, Messages
@@ -33,8 +33,7 @@ def _resolve_provider(provider: ProviderType | str | None, model: Any) -> Provid
             f"no provider given for model {_model_name(model)!r}: pass provider=…"
         )
     if isinstance(provider, str):
-        provider_module = importlib.import_module(".Provider", __package__)
-        return getattr(provider_module, provider)  # type: ignore[no-any-return]
+        return provider_by_name(provider)
     if isinstance(provider, BaseRetryProvider) or (
         isinstance(provider, type) and issubclass(provider, BaseProvider)
     ):

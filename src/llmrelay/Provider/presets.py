@@ -8,6 +8,7 @@ from the row (a subclass of `OpenaiTemplate`), usable exactly like any g4f-style
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from .openai_compatible import OpenaiTemplate
 
@@ -27,6 +28,8 @@ class Preset:
     api_base_suffix: str = ""
     auth_header: str = "Authorization"
     label: str | None = None
+    #: llmrelay's model names (`llmrelay.models`) → this service's ids, where they differ.
+    aliases: tuple[tuple[str, str], ...] = ()
 
 
 PRESETS: tuple[Preset, ...] = (
@@ -36,28 +39,50 @@ PRESETS: tuple[Preset, ...] = (
            "AZURE_OPENAI_API_KEY", None, api_base_env="AZURE_OPENAI_ENDPOINT",
            api_base_suffix="/openai/v1", auth_header="api-key", label="Azure OpenAI"),
     Preset("Groq", "https://console.groq.com", "https://api.groq.com/openai/v1",
-           "GROQ_API_KEY", "llama-3.3-70b-versatile"),
+           "GROQ_API_KEY", "llama-3.3-70b-versatile",
+           aliases=(("llama-3.3-70b", "llama-3.3-70b-versatile"),
+                    ("llama-3.1-8b", "llama-3.1-8b-instant"))),
     Preset("Mistral", "https://console.mistral.ai", "https://api.mistral.ai/v1",
-           "MISTRAL_API_KEY", "mistral-small-latest"),
+           "MISTRAL_API_KEY", "mistral-small-latest",
+           aliases=(("mistral-small", "mistral-small-latest"),)),
     Preset("DeepSeek", "https://platform.deepseek.com", "https://api.deepseek.com/v1",
-           "DEEPSEEK_API_KEY", "deepseek-chat"),
+           "DEEPSEEK_API_KEY", "deepseek-chat",
+           aliases=(("deepseek-v3", "deepseek-chat"), ("deepseek-r1", "deepseek-reasoner"))),
     Preset("OpenRouter", "https://openrouter.ai", "https://openrouter.ai/api/v1",
-           "OPENROUTER_API_KEY", "openai/gpt-4o-mini"),
+           "OPENROUTER_API_KEY", "openai/gpt-4o-mini",
+           aliases=(("gpt-4o-mini", "openai/gpt-4o-mini"), ("gpt-4o", "openai/gpt-4o"),
+                    ("gpt-4.1-mini", "openai/gpt-4.1-mini"), ("o4-mini", "openai/o4-mini"),
+                    ("llama-3.3-70b", "meta-llama/llama-3.3-70b-instruct"),
+                    ("llama-3.1-8b", "meta-llama/llama-3.1-8b-instruct"),
+                    ("deepseek-v3", "deepseek/deepseek-chat"),
+                    ("deepseek-r1", "deepseek/deepseek-r1"),
+                    ("mistral-small", "mistralai/mistral-small"),
+                    ("grok-3-mini", "x-ai/grok-3-mini"), ("sonar", "perplexity/sonar"))),
     Preset("Together", "https://api.together.ai", "https://api.together.xyz/v1",
-           "TOGETHER_API_KEY", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
+           "TOGETHER_API_KEY", "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+           aliases=(("llama-3.3-70b", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
+                    ("deepseek-v3", "deepseek-ai/DeepSeek-V3"),
+                    ("deepseek-r1", "deepseek-ai/DeepSeek-R1"))),
     Preset("Fireworks", "https://fireworks.ai", "https://api.fireworks.ai/inference/v1",
-           "FIREWORKS_API_KEY", "accounts/fireworks/models/llama-v3p3-70b-instruct"),
+           "FIREWORKS_API_KEY", "accounts/fireworks/models/llama-v3p3-70b-instruct",
+           aliases=(("llama-3.3-70b", "accounts/fireworks/models/llama-v3p3-70b-instruct"),
+                    ("deepseek-v3", "accounts/fireworks/models/deepseek-v3"))),
     Preset("DeepInfra", "https://deepinfra.com", "https://api.deepinfra.com/v1/openai",
-           "DEEPINFRA_API_KEY", "meta-llama/Llama-3.3-70B-Instruct"),
+           "DEEPINFRA_API_KEY", "meta-llama/Llama-3.3-70B-Instruct",
+           aliases=(("llama-3.3-70b", "meta-llama/Llama-3.3-70B-Instruct"),
+                    ("llama-3.1-8b", "meta-llama/Meta-Llama-3.1-8B-Instruct"),
+                    ("deepseek-v3", "deepseek-ai/DeepSeek-V3"),
+                    ("deepseek-r1", "deepseek-ai/DeepSeek-R1"))),
     Preset("xAI", "https://console.x.ai", "https://api.x.ai/v1",
            "XAI_API_KEY", "grok-3-mini"),
     Preset("Cerebras", "https://cloud.cerebras.ai", "https://api.cerebras.ai/v1",
-           "CEREBRAS_API_KEY", "llama-3.3-70b"),
+           "CEREBRAS_API_KEY", "llama-3.3-70b", aliases=(("llama-3.1-8b", "llama3.1-8b"),)),
     Preset("Perplexity", "https://docs.perplexity.ai", "https://api.perplexity.ai",
            "PERPLEXITY_API_KEY", "sonar"),
     Preset("HuggingFace", "https://huggingface.co/docs/inference-providers",
            "https://router.huggingface.co/v1", "HF_TOKEN", "meta-llama/Llama-3.1-8B-Instruct",
-           label="Hugging Face router"),
+           label="Hugging Face router",
+           aliases=(("llama-3.1-8b", "meta-llama/Llama-3.1-8B-Instruct"),)),
     Preset("Ollama", "https://ollama.com", "http://127.0.0.1:11434/v1", "OLLAMA_API_KEY",
            None, needs_auth=False, api_base_env="OLLAMA_BASE_URL", label="Ollama (OpenAI API)"),
     Preset("VLLM", "https://docs.vllm.ai", "http://127.0.0.1:8000/v1", "VLLM_API_KEY",
@@ -83,6 +108,7 @@ def _provider_class(row: Preset) -> type[OpenaiTemplate]:
         "auth_header": row.auth_header,
         "needs_auth": row.needs_auth,
         "default_model": row.default_model,
+        "model_aliases": MappingProxyType(dict(row.aliases)),
     }
     return type(row.name, (OpenaiTemplate,), attributes)
 

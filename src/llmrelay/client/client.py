@@ -1,0 +1,346 @@
+"""`Client` and `AsyncClient`, shaped like the official `openai` SDK's.
+
+    client = AsyncClient()                        # or Client(), or Client(base_url=…, api_key=…)
+    completion = await client.chat.completions.create(model="llama-3.3-70b", messages=[…])
+    print(completion.choices[0].message.content)
+
+Which provider answers: `provider=` (a class, a failover provider or a name), else the
+client's default provider, else — with `base_url` — that OpenAI-compatible endpoint, else the
+providers `llmrelay.models` lists for the model that are configured, tried in order with
+failover. The client's `api_key` goes only to an explicitly chosen provider or `base_url`,
+never to providers picked from the model list (each of those reads its own key variable).
+
+`Client` is `AsyncClient` run through the sync bridge: one implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any
+
+from ..errors import InvalidRequestError, ProviderNotFoundError
+from ..providers.asyncio import run_sync, to_sync_generator
+from ..providers.messages import validate_messages
+from ..providers.registry import provider_by_name, providers_for_model
+from ..providers.response import ImageResponse, JsonConversation, ResponseType
+from ..providers.retry_provider import IterListProvider
+from ..providers.types import BaseProvider, BaseRetryProvider, ProviderType
+from .assemble import Answer, assemble_chunks
+from .types import ChatCompletion, ChatCompletionChunk, Image, ImagesResponse, Model, ModelList
+
+__all__ = ["AsyncClient", "AsyncStream", "Client"]
+
+_UNSET: Any = object()
+
+
+def _takes_conversation(provider: ProviderType) -> bool:
+    """Whether the provider keeps conversations itself (declares a `conversation` parameter)."""
+    get_parameters = getattr(provider, "get_parameters", None)
+    return get_parameters is not None and "conversation" in get_parameters()
+
+
+def _history(conversation: Any) -> list[dict[str, Any]]:
+    if conversation is None:
+        return []
+    history = conversation.get("messages") if isinstance(conversation, dict) else None
+    if history is None:
+        history = getattr(conversation, "messages", None)
+    if not isinstance(history, list):
+        raise InvalidRequestError(
+            "conversation must be the `conversation` of an earlier response "
+            "(or an object with its 'messages')"
+        )
+    return history
+
+
+class _Settings:
+    """A client's defaults; per-call arguments override them."""
+
+    def __init__(
+        self,
+        api_key: str | None,
+        base_url: str | None,
+        proxy: str | None,
+        timeout: float | None,
+        max_retries: int | None,
+        provider: ProviderType | str | None,
+    ) -> None:
+        self.api_key = api_key
+        self.base_url = base_url
+        self.proxy = proxy
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.provider = provider
+
+    async def choose(
+        self, model: str, provider: ProviderType | str | None
+    ) -> tuple[ProviderType, dict[str, Any]]:
+        """The provider for this call and the client-level arguments it may receive."""
+        chosen = provider if provider is not None else self.provider
+        extra: dict[str, Any] = {}
+        if chosen is None and self.base_url is None:
+            return IterListProvider(await providers_for_model(model), shuffle=False), extra
+        if chosen is None:
+            chosen = provider_by_name("OpenaiTemplate")
+        if isinstance(chosen, str):
+            chosen = provider_by_name(chosen)
+        if not (isinstance(chosen, BaseRetryProvider) or
+                (isinstance(chosen, type) and issubclass(chosen, BaseProvider))):  # fmt: skip
+            raise ProviderNotFoundError(f"not a provider: {chosen!r}")
+        if self.api_key is not None:
+            extra["api_key"] = self.api_key
+        if self.base_url is not None:
+            extra["api_base"] = self.base_url
+        return chosen, extra
+
+
+class AsyncStream:
+    """A streamed completion: `async for` it directly (g4f) or after `await` (OpenAI)."""
+
+    def __init__(self, chunks: AsyncIterator[ChatCompletionChunk]) -> None:
+        self._chunks = chunks
+
+    def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
+        return self._chunks
+
+    def __await__(self) -> Any:
+        async def itself() -> AsyncStream:
+            return self
+
+        return itself().__await__()
+
+    async def aclose(self) -> None:
+        await self._chunks.aclose()  # type: ignore[attr-defined]
+
+
+class _AsyncCompletions:
+    def __init__(self, settings: _Settings) -> None:
+        self._settings = settings
+
+    def create(
+        self,
+        messages: list[dict[str, Any]] = _UNSET,
+        model: str = "",
+        *,
+        provider: ProviderType | str | None = None,
+        stream: bool = False,
+        stream_options: dict[str, Any] | None = None,
+        conversation: Any = None,
+        **params: Any,
+    ) -> Coroutine[Any, Any, ChatCompletion] | AsyncStream:
+        """A `ChatCompletion` (awaited), or with `stream=True` an `AsyncStream` of chunks.
+
+        `stream_options={"include_usage": True}` adds OpenAI's last chunk without choices
+        carrying the usage (the finishing chunk carries it in any case)."""
+        if messages is _UNSET:
+            raise InvalidRequestError("create() needs messages=[…]")
+        validate_messages(messages)
+        if not isinstance(model, str):
+            raise InvalidRequestError(f"model must be a string, not {type(model).__name__}")
+        if stream_options is not None and (not stream or not isinstance(stream_options, dict)):
+            raise InvalidRequestError("stream_options is only for stream=True, as a dict")
+        include_usage = bool((stream_options or {}).get("include_usage"))
+        chunks = self._answer(
+            messages, model, provider, stream, include_usage, conversation, params
+        )
+        if stream:
+            return AsyncStream(chunks)
+        return self._complete(chunks)
+
+    async def _complete(self, chunks: AsyncIterator[ChatCompletionChunk]) -> ChatCompletion:
+        completion = None
+        async for item in chunks:
+            if isinstance(item, ChatCompletion):
+                completion = item
+        assert completion is not None
+        return completion
+
+    async def _answer(
+        self,
+        messages: list[dict[str, Any]],
+        model: str,
+        provider: ProviderType | str | None,
+        stream: bool,
+        include_usage: bool,
+        conversation: Any,
+        params: dict[str, Any],
+    ) -> AsyncIterator[Any]:
+        settings = self._settings
+        chosen, extra = await settings.choose(model, provider)
+        for name, value in (("proxy", settings.proxy), ("timeout", settings.timeout),
+                            ("max_retries", settings.max_retries)):  # fmt: skip
+            if value is not None:
+                extra[name] = value
+        arguments = {**extra, **params}
+        sent = messages
+        stateful = _takes_conversation(chosen)
+        if stateful and conversation is not None:
+            arguments["conversation"] = conversation
+        elif not stateful:
+            sent = [*_history(conversation), *messages]
+        create = chosen.get_async_create_function()
+        stream_kwargs = {"stream": stream} if chosen.supports_stream else {}
+        result = create(model, sent, **stream_kwargs, **arguments)
+        source: AsyncIterator[str | ResponseType] = (
+            result if hasattr(result, "__aiter__") else _single(result)
+        )
+        answer = Answer(model, None if isinstance(chosen, BaseRetryProvider) else chosen)
+
+        def remember(answer: Answer) -> None:
+            if not stateful:  # client-side history, to pass back as `conversation`
+                answer.conversation = _remember(sent, answer)
+
+        if stream:
+            async for chunk in assemble_chunks(
+                source, answer, include_usage=include_usage, on_end=remember
+            ):
+                yield chunk
+            return
+        async for item in source:
+            answer.add(item)
+        remember(answer)
+        yield answer.completion()
+
+
+def _remember(sent: list[dict[str, Any]], answer: Answer) -> JsonConversation:
+    """Client-side history: what was sent plus the answer, to pass back as `conversation`."""
+    reply: dict[str, Any] = {"role": "assistant", "content": "".join(answer.text) or None}
+    if answer.tool_calls:
+        reply["tool_calls"] = [call.model_dump() for call in answer.tool_calls]
+    elif reply["content"] is None:
+        reply["content"] = ""
+    return JsonConversation(messages=[*sent, reply])
+
+
+async def _single(coro: Any) -> AsyncIterator[Any]:
+    yield await coro
+
+
+class _AsyncChat:
+    def __init__(self, settings: _Settings) -> None:
+        self.completions = _AsyncCompletions(settings)
+
+
+class _AsyncImages:
+    def __init__(self, settings: _Settings) -> None:
+        self._settings = settings
+
+    async def generate(
+        self,
+        prompt: str,
+        model: str = "",
+        *,
+        provider: ProviderType | str | None = None,
+        response_format: str = "url",
+        **params: Any,
+    ) -> ImagesResponse:
+        """Images for `prompt` from an image provider's `ImageResponse` chunks."""
+        if not isinstance(prompt, str) or not prompt:
+            raise InvalidRequestError("generate() needs a non-empty prompt")
+        if response_format not in ("url", "b64_json"):
+            raise InvalidRequestError("response_format must be 'url' or 'b64_json'")
+        chosen, extra = await self._settings.choose(model, provider)
+        create = chosen.get_async_create_function()
+        result = create(model, [{"role": "user", "content": prompt}], prompt=prompt, **extra,
+                        **params)  # fmt: skip
+        source = result if hasattr(result, "__aiter__") else _single(result)
+        urls: list[str] = []
+        async for chunk in source:
+            if isinstance(chunk, ImageResponse):
+                urls.extend(chunk.get_list())
+        if not urls:
+            raise ProviderNotFoundError(f"{getattr(chosen, '__name__', chosen)} made no image")
+        images = [_image(url, response_format) for url in urls]
+        return ImagesResponse(created=Answer(model).created, data=images,
+                              provider=getattr(chosen, "__name__", None))  # fmt: skip
+
+
+def _image(url: str, response_format: str) -> Image:
+    if response_format == "b64_json" and url.startswith("data:"):
+        return Image(b64_json=url.split(",", 1)[1])
+    return Image(url=url)
+
+
+class _AsyncModels:
+    def __init__(self, settings: _Settings) -> None:
+        self._settings = settings
+
+    async def list(self, provider: ProviderType | str | None = None) -> ModelList:
+        """The models of the chosen provider (or `base_url`), else those llmrelay routes."""
+        from .. import models
+
+        settings = self._settings
+        if provider is None and settings.provider is None and settings.base_url is None:
+            return ModelList([Model(m.name, owned_by=m.base_provider) for m in models.MODELS])
+        chosen, extra = await settings.choose("", provider)
+        fetch = getattr(chosen, "get_models_async", None)
+        names = await fetch(**extra) if fetch else chosen.get_models()  # type: ignore[union-attr]
+        owner = getattr(chosen, "__name__", "")
+        return ModelList([Model(name, owned_by=owner) for name in names])
+
+
+class AsyncClient:
+    """The async client: `chat.completions.create`, `images.generate`, `models.list`."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        proxy: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        provider: ProviderType | str | None = None,
+    ) -> None:
+        settings = _Settings(api_key, base_url, proxy, timeout, max_retries, provider)
+        self.chat = _AsyncChat(settings)
+        self.images = _AsyncImages(settings)
+        self.models = _AsyncModels(settings)
+
+
+# --- the sync client: the async one through the bridge -----------------------------------------
+
+
+class _Completions:
+    def __init__(self, inner: _AsyncCompletions) -> None:
+        self._inner = inner
+
+    def create(
+        self, messages: list[dict[str, Any]] = _UNSET, model: str = "", **params: Any
+    ) -> ChatCompletion | Iterator[ChatCompletionChunk]:
+        """A `ChatCompletion`, or with `stream=True` an iterator of `ChatCompletionChunk`."""
+        result = self._inner.create(messages, model, **params)
+        if isinstance(result, AsyncStream):
+            return to_sync_generator(aiter(result))
+        return run_sync(result)
+
+
+class _Chat:
+    def __init__(self, inner: _AsyncChat) -> None:
+        self.completions = _Completions(inner.completions)
+
+
+class _Images:
+    def __init__(self, inner: _AsyncImages) -> None:
+        self._inner = inner
+
+    def generate(self, prompt: str, model: str = "", **params: Any) -> ImagesResponse:
+        return run_sync(self._inner.generate(prompt, model, **params))
+
+
+class _Models:
+    def __init__(self, inner: _AsyncModels) -> None:
+        self._inner = inner
+
+    def list(self, provider: ProviderType | str | None = None) -> ModelList:
+        return run_sync(self._inner.list(provider))
+
+
+class Client:
+    """The sync client, usable anywhere (inside a running event loop too)."""
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None, **options: Any):
+        inner = AsyncClient(api_key, base_url, **options)
+        self.chat = _Chat(inner.chat)
+        self.images = _Images(inner.images)
+        self.models = _Models(inner.models)
