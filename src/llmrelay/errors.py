@@ -21,6 +21,7 @@ The tree::
     ├── TimeoutError (builtins.TimeoutError)
     │   ├── ConnectTimeoutError, IdleTimeoutError, TotalTimeoutError
     ├── APIConnectionError (ConnectionError)
+    │   └── ProxyError                      the proxy refused us (bad credentials, 407, …)
     └── RetryProviderError                  every provider of a failover list failed
         └── RetryNoProviderError            the list was empty
 
@@ -57,6 +58,7 @@ __all__ = [
     "PaymentRequiredError",
     "ProviderNotFoundError",
     "ProviderNotWorkingError",
+    "ProxyError",
     "RateLimitError",
     "ResponseError",
     "ResponseStatusError",
@@ -229,6 +231,12 @@ class APIConnectionError(LLMRelayError, ConnectionError):
     default_message = "connection to the provider failed"
 
 
+class ProxyError(APIConnectionError):
+    """The proxy refused the request: wrong credentials, or it could not reach the host."""
+
+    default_message = "the proxy refused the request"
+
+
 class RetryProviderError(LLMRelayError):
     """Every provider failed; `exceptions` maps each provider's name to its error."""
 
@@ -257,6 +265,7 @@ _STATUS_TABLE: dict[int, type[LLMRelayError]] = {
     401: MissingAuthError,
     402: PaymentRequiredError,
     403: MissingAuthError,
+    407: ProxyError,
     422: BadRequestError,
     429: RateLimitError,
 }

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 from ..errors import (
+    InvalidRequestError,
     LLMRelayError,
     MissingAuthError,
     ModelNotFoundError,
@@ -136,6 +137,17 @@ async def _on_loop(coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
 
 
+def _seconds(timeout: Any) -> float | None:
+    """The deadline of a `timeout` argument: seconds, or an object's `total` (such as
+    `transport.http.Timeouts`, which also sets connect and idle limits)."""
+    total = getattr(timeout, "total", timeout)
+    if total is None:
+        return None
+    if isinstance(total, bool) or not isinstance(total, int | float) or total <= 0:
+        raise InvalidRequestError(f"timeout must be a positive number of seconds: {timeout!r}")
+    return float(total)
+
+
 def _timeout_error(provider: type[BaseProvider], timeout: float) -> TotalTimeoutError:
     return TotalTimeoutError(f"no complete answer within {timeout} s", provider=provider.__name__)
 
@@ -168,17 +180,18 @@ class AbstractProvider(BaseProvider):
         `loop` (the running loop when None); `timeout` bounds the wait (`TotalTimeoutError`).
         """
         kwargs = _checked_kwargs(cls, cls.create_completion, messages, kwargs)
+        deadline = _seconds(timeout)
 
         def create() -> str:
             return concat_chunks(cls.create_completion(model, messages, **kwargs))
 
         job = run_in_executor(create, executor=executor)
         try:
-            return await asyncio.wait_for(_on_loop(job, loop), timeout)
+            return await asyncio.wait_for(_on_loop(job, loop), deadline)
         except TimeoutError as exc:
-            if isinstance(exc, LLMRelayError) or timeout is None:
+            if isinstance(exc, LLMRelayError) or deadline is None:
                 raise
-            raise _timeout_error(cls, timeout) from exc
+            raise _timeout_error(cls, deadline) from exc
 
     @classmethod
     def get_create_function(cls) -> Callable[..., CreateResult]:
@@ -251,16 +264,17 @@ class AsyncProvider(AbstractProvider):
         if timeout is not None:
             kwargs["timeout"] = timeout
         kwargs = _checked_kwargs(cls, cls.create_async, messages, kwargs)
-        return cls._bounded(cls.create_async(model, messages, **kwargs), timeout)
+        deadline = _seconds(timeout)
+        return cls._bounded(cls.create_async(model, messages, **kwargs), deadline)
 
     @classmethod
-    async def _bounded(cls, coro: Coroutine[Any, Any, str], timeout: float | None) -> str:
+    async def _bounded(cls, coro: Coroutine[Any, Any, str], deadline: float | None) -> str:
         try:
-            return await asyncio.wait_for(coro, timeout)
+            return await asyncio.wait_for(coro, deadline)
         except TimeoutError as exc:
-            if isinstance(exc, LLMRelayError) or timeout is None:
+            if isinstance(exc, LLMRelayError) or deadline is None:
                 raise
-            raise _timeout_error(cls, timeout) from exc
+            raise _timeout_error(cls, deadline) from exc
 
     @classmethod
     def _create_signature_source(cls) -> Callable[..., Any]:
@@ -319,8 +333,9 @@ class AsyncGeneratorProvider(AbstractProvider):
         if timeout is not None:
             kwargs["timeout"] = timeout
         kwargs = _checked_kwargs(cls, cls.create_async_generator, messages, kwargs)
+        deadline = _seconds(timeout)
         agen = cls.create_async_generator(model, messages, **kwargs)
-        return agen if timeout is None else with_timeout(agen, timeout, name=cls.__name__)
+        return agen if deadline is None else with_timeout(agen, deadline, name=cls.__name__)
 
     @classmethod
     def _create_signature_source(cls) -> Callable[..., Any]:

@@ -21,6 +21,7 @@ past the total deadline.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -35,13 +36,14 @@ from ..errors import (
     IncompleteResponseError,
     InvalidRequestError,
     LLMRelayError,
+    ProxyError,
     ResponseError,
     TotalTimeoutError,
     error_from_body,
     redact,
 )
 from .ndjson import NDJSONDecodeError, NDJSONDecoder
-from .session import get_session, validate_proxy
+from .session import get_session, proxy_password, validate_proxy
 from .sse import ServerSentEvent, SSEDecoder
 
 if TYPE_CHECKING:
@@ -113,6 +115,19 @@ def _retry_delay(attempt: int, retry_after: float | None) -> float:
     return min(INITIAL_RETRY_DELAY * 2.0**attempt, MAX_RETRY_DELAY) * (1 - 0.25 * random.random())
 
 
+def _socks_error(exc: BaseException, request: Request) -> LLMRelayError | None:
+    """python-socks' errors (raised through aiohttp-socks) derive from Exception alone."""
+    kind = type(exc).__name__
+    if not type(exc).__module__.startswith(("python_socks", "aiohttp_socks")):
+        return None
+    secrets, name = request.secrets, request.provider
+    if kind == "ProxyTimeoutError":
+        return ConnectTimeoutError(f"SOCKS proxy timed out: {exc}", provider=name, secrets=secrets)
+    if kind == "ProxyConnectionError":
+        return APIConnectionError(f"SOCKS proxy: {exc}", provider=name, secrets=secrets)
+    return ProxyError(f"SOCKS proxy: {exc}", provider=name, secrets=secrets)
+
+
 def _map_exception(exc: BaseException, request: Request) -> LLMRelayError | None:
     """The llmrelay error for an aiohttp/asyncio failure, or None if it is not one of those."""
     import aiohttp
@@ -120,6 +135,10 @@ def _map_exception(exc: BaseException, request: Request) -> LLMRelayError | None
     name = request.provider
     if isinstance(exc, LLMRelayError):
         return None
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return ProxyError(
+            f"the proxy answered {exc.status} {exc.message}", status_code=exc.status, provider=name
+        )
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return ConnectTimeoutError(
             f"no connection within {request.timeouts.connect} s", provider=name
@@ -143,10 +162,19 @@ def _map_exception(exc: BaseException, request: Request) -> LLMRelayError | None
         return APIConnectionError(
             f"{type(exc).__name__}: {exc}", provider=name, secrets=request.secrets
         )
-    return None
+    return _socks_error(exc, request)
+
+
+def _cause(exc: BaseException, request: Request) -> BaseException | None:
+    """`exc` as the mapped error's cause, unless its text shows a secret (aiohttp puts the
+    proxy URL, credentials included, in some of its errors)."""
+    text = f"{exc}\n{exc!r}"
+    return exc if redact(text, request.secrets) == text else None
 
 
 def _retryable(error: LLMRelayError) -> bool:
+    if isinstance(error, ProxyError):
+        return False
     if isinstance(error, APIConnectionError | ConnectTimeoutError):
         return True
     status = error.status_code
@@ -186,6 +214,8 @@ async def open_response(
     import aiohttp
 
     proxy = validate_proxy(request.proxy)
+    if proxy_password(proxy):
+        request = dataclasses.replace(request, secrets=(*request.secrets, proxy_password(proxy)))
     session = await get_session(proxy)
     loop = asyncio.get_running_loop()
     timeouts = request.timeouts
@@ -214,7 +244,8 @@ async def open_response(
             error = _map_exception(exc, request)
             if error is None:
                 raise
-            error.__cause__ = exc
+            error.__cause__ = _cause(exc, request)
+            error.__suppress_context__ = True
         else:
             if response.status < 300:
                 try:
@@ -223,7 +254,7 @@ async def open_response(
                     mapped = _map_exception(exc, request)
                     if mapped is None:
                         raise
-                    raise mapped from exc
+                    raise mapped from _cause(exc, request)
                 finally:
                     _finish(response)
                 return

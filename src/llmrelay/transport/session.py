@@ -16,13 +16,14 @@ import contextlib
 import weakref
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from ..errors import InvalidRequestError, MissingRequirementsError
 
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["aclose_sessions", "get_session", "validate_proxy"]
+__all__ = ["aclose_sessions", "get_session", "proxy_password", "validate_proxy"]
 
 #: Keep-alive connections per host; enough for a gateway worker's concurrency.
 POOL_LIMIT_PER_HOST = 64
@@ -56,19 +57,32 @@ async def _close_at_shutdown(pool: _LoopSessions) -> AsyncGenerator[None, None]:
 
 
 def validate_proxy(proxy: str | None) -> str | None:
-    """Return `proxy` if its scheme is supported; raise `InvalidRequestError` otherwise."""
+    """Return `proxy` if it is a usable proxy URL; raise `InvalidRequestError` (never showing
+    its credentials) otherwise."""
     if proxy is None or proxy == "":
         return None
+    usage = "proxy must be a URL such as http://user:pass@host:port or socks5://host:port"
     if not isinstance(proxy, str) or "://" not in proxy:
-        raise InvalidRequestError(
-            "proxy must be a URL such as http://user:pass@host:port or socks5://host:port"
-        )
-    scheme = proxy.split("://", 1)[0].lower()
+        raise InvalidRequestError(usage)
+    parts = urlsplit(proxy)
+    scheme = parts.scheme.lower()
     if scheme not in _PROXY_SCHEMES:
         raise InvalidRequestError(
             f"unsupported proxy scheme {scheme!r}; use one of {', '.join(_PROXY_SCHEMES)}"
         )
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if not parts.hostname or port == -1 or (port is None and scheme.startswith("socks")):
+        where = f"{scheme}://{parts.hostname or '?'}"
+        raise InvalidRequestError(f"{usage} (got a bad host or port in {where}…)")
     return proxy
+
+
+def proxy_password(proxy: str | None) -> str | None:
+    """The password in a proxy URL, to be masked in errors."""
+    return urlsplit(proxy).password if proxy else None
 
 
 def _connector(proxy: str) -> aiohttp.BaseConnector:
@@ -82,7 +96,12 @@ def _connector(proxy: str) -> aiohttp.BaseConnector:
         raise MissingRequirementsError(
             "SOCKS proxies need the 'socks' extra: pip install 'llmrelay[socks]'"
         ) from exc
-    return ProxyConnector.from_url(proxy, limit=0, limit_per_host=POOL_LIMIT_PER_HOST)
+    remote_dns = proxy.startswith("socks5h://")  # the proxy resolves host names
+    if remote_dns:
+        proxy = "socks5://" + proxy.removeprefix("socks5h://")
+    return ProxyConnector.from_url(
+        proxy, rdns=remote_dns, limit=0, limit_per_host=POOL_LIMIT_PER_HOST
+    )
 
 
 async def get_session(proxy: str | None = None) -> aiohttp.ClientSession:
