@@ -10,7 +10,8 @@ A fake upstream takes the behaviours of `support.fake_openai` (`Reply`, `ToolCal
 `Status`, `StreamThenError`, `CutStream`) through `script(...)` and renders them in its own
 wire format, records requests in `requests` (with `.body` the parsed JSON) and serves at
 `base_url`. Add a provider by writing `tests/conformance/entry_<name>.py` that defines
-`ENTRY = Entry(...)`; `entries.py` collects every such module.
+`ENTRY = Entry(...)`; `entries.py` collects every such module. How to write the provider
+itself, and what it must yield: CONTRIBUTING.md at the top of the repository.
 """
 
 from __future__ import annotations
