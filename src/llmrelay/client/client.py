@@ -15,6 +15,7 @@ never to providers picked from the model list (each of those reads its own key v
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = ["AsyncClient", "AsyncStream", "Client"]
 _UNSET: Any = object()
 
 
+@functools.lru_cache(maxsize=256)
 def _takes_conversation(provider: ProviderType) -> bool:
     """Whether the provider keeps conversations itself (declares a `conversation` parameter)."""
     get_parameters = getattr(provider, "get_parameters", None)

@@ -109,6 +109,15 @@ def _signature(func: Callable[..., Any]) -> inspect.Signature:
     return inspect.signature(func)
 
 
+@functools.lru_cache(maxsize=1024)
+def _accepted(func: Callable[..., Any]) -> frozenset[str] | None:
+    """The keyword names `func` takes, or None when it takes any (`**kwargs`)."""
+    params = _signature(func).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    return frozenset(params)
+
+
 def _checked_kwargs(
     provider: type[BaseProvider], func: Callable[..., Any], messages: Any, kwargs: dict[str, Any]
 ) -> dict[str, Any]:
@@ -116,13 +125,13 @@ def _checked_kwargs(
     `stream` are dropped instead when `func` has no place for them: the framework enforces the
     deadline itself, and a provider without `stream` always streams."""
     validate_messages(messages)
-    params = _signature(func).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+    params = _accepted(func)
+    if params is None or kwargs.keys() <= params:
         return kwargs
     kwargs = {k: v for k, v in kwargs.items() if k in params or k not in _FRAMEWORK_MANAGED}
-    unknown = sorted(set(kwargs) - set(params))
+    unknown = sorted(kwargs.keys() - params)
     if unknown:
-        accepted = sorted(set(params) - {"cls", "self", "model", "messages"})
+        accepted = sorted(params - {"cls", "self", "model", "messages"})
         raise UnsupportedParameterError(
             f"unsupported parameter(s) {unknown}; {provider.__name__} accepts {accepted}",
             provider=provider.__name__,

@@ -1,12 +1,12 @@
-"""CPU per request of llmrelay's OpenAI-compatible provider vs raw aiohttp, in one run.
+"""CPU per request of llmrelay (provider, AsyncClient, sync Client) vs raw aiohttp, in one run.
 
-    .venv/bin/python bench/provider_overhead.py [--requests 2000] [--rounds 5]
+    .venv/bin/python bench/overhead.py [--requests 2000] [--rounds 5]
 
-Both clients call the same local upstream (bench/upstream.py, its own process, answering at
-once), sequentially, on one event loop; the figure is this process's CPU time per request
-(time.process_time), so the upstream's work is not counted. Rounds alternate the clients and
-the median round is reported. Targets (shared/TARGETS.md): one answer ≤ 1.5x, a 100-chunk
-stream ≤ 1.3x raw aiohttp.
+Every client calls the same local upstream (bench/upstream.py, its own process, answering at
+once), sequentially; the figure is this process's CPU time per request (time.process_time,
+all threads, so the sync client's bridge thread counts), so the upstream's work is not
+counted. Rounds alternate the clients and the median round is reported. Targets
+(shared/TARGETS.md): one answer <= 1.5x, a 100-chunk stream <= 1.3x raw aiohttp.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 
 from common import upstream
+from llmrelay.client import AsyncClient, Client
 from llmrelay.Provider import OpenaiTemplate
 from llmrelay.transport.session import aclose_sessions
 
@@ -68,6 +69,34 @@ def llmrelay_client(base: str) -> dict[str, Callable[[], Awaitable[str]]]:
     return {"answer": lambda: run(False), "stream": lambda: run(True)}
 
 
+def async_client(base: str) -> dict[str, Callable[[], Awaitable[str]]]:
+    completions = AsyncClient(base_url=base, api_key="sk-bench").chat.completions
+
+    async def answer() -> str:
+        completion = await completions.create(model="bench", messages=MESSAGES)  # type: ignore[misc]
+        return str(completion.choices[0].message.content)
+
+    async def stream() -> str:
+        chunks = completions.create(model="bench", messages=MESSAGES, stream=True)
+        return "".join([c.choices[0].delta.content or "" async for c in chunks])  # type: ignore[union-attr]
+
+    return {"answer": answer, "stream": stream}
+
+
+def sync_client(base: str) -> dict[str, Callable[[], Awaitable[str]]]:
+    completions = Client(base_url=base, api_key="sk-bench").chat.completions
+
+    async def answer() -> str:  # a blocking call: the bridge thread does the I/O
+        completion = completions.create(model="bench", messages=MESSAGES)
+        return str(completion.choices[0].message.content)  # type: ignore[union-attr]
+
+    async def stream() -> str:
+        chunks = completions.create(model="bench", messages=MESSAGES, stream=True)
+        return "".join(c.choices[0].delta.content or "" for c in chunks)  # type: ignore[union-attr]
+
+    return {"answer": answer, "stream": stream}
+
+
 async def cpu_per_request(call: Callable[[], Awaitable[str]], count: int) -> float:
     start = time.process_time()
     for _ in range(count):
@@ -78,7 +107,12 @@ async def cpu_per_request(call: Callable[[], Awaitable[str]], count: int) -> flo
 async def main(requests: int, rounds: int) -> None:
     with upstream() as base:
         async with aiohttp.ClientSession() as session:
-            clients = {"raw aiohttp": raw_client(session, base), "llmrelay": llmrelay_client(base)}
+            clients = {
+                "raw aiohttp": raw_client(session, base),
+                "provider": llmrelay_client(base),
+                "AsyncClient": async_client(base),
+                "Client (sync)": sync_client(base),
+            }
             for calls in clients.values():  # warm up, and check both get answers
                 if not (await calls["answer"]() and await calls["stream"]()):
                     raise RuntimeError("empty answer from the upstream")
@@ -90,15 +124,15 @@ async def main(requests: int, rounds: int) -> None:
                         per = await cpu_per_request(calls[kind], count)
                         results.setdefault((name, kind), []).append(per)
             await aclose_sessions()
-    print(f"{'client':<14}{'one answer (20 tokens)':>24}{'stream, 100 chunks':>22}")
+    print(f"{'client':<16}{'one answer (20 tokens)':>24}{'stream, 100 chunks':>22}")
     medians = {key: statistics.median(values) for key, values in results.items()}
-    for name in ("raw aiohttp", "llmrelay"):
+    for name in clients:
         cells = []
         for kind in ("answer", "stream"):
             value = medians[(name, kind)]
             ratio = value / medians[("raw aiohttp", kind)]
             cells.append(f"{value * 1000:.3f} ms ({ratio:.2f}x)")
-        print(f"{name:<14}{cells[0]:>24}{cells[1]:>22}")
+        print(f"{name:<16}{cells[0]:>24}{cells[1]:>22}")
     print("\ntargets: one answer <= 1.5x, stream <= 1.3x raw aiohttp")
 
 
