@@ -74,7 +74,8 @@ def test_local_servers_need_no_key_and_take_a_base_url_variable(
         ({"max_retries": -1}, InvalidRequestError, "max_retries"),
         ({"timeout": -3}, InvalidRequestError, "timeout must be a positive"),
         ({"proxy": "ftp://proxy:21"}, InvalidRequestError, "unsupported proxy scheme"),
-        ({"web_search": True}, InvalidRequestError, r"unsupported parameter\(s\) \['web_search'\]"),
+        ({"web_search": True}, InvalidRequestError, "OpenaiTemplate has no web search tool"),
+        ({"guidance_scale": 2.0}, InvalidRequestError, r"unsupported parameter\(s\)"),
     ],
 )
 def test_bad_parameters_are_refused_clearly(

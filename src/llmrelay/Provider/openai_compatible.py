@@ -91,6 +91,8 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
     api_key_env: ClassVar[str | None] = None
     #: "Authorization" (sent as "Bearer <key>") or the name of a header that takes the key.
     auth_header: ClassVar[str] = "Authorization"
+    #: Whether the API takes `web_search_options` (OpenAI's search models do).
+    web_search_options: ClassVar[bool] = False
 
     # -- configuration, resolved per call ------------------------------------------------------
 
@@ -203,8 +205,15 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
         presence_penalty: float | None = None,
         frequency_penalty: float | None = None,
         user: str | None = None,
+        web_search: bool = False,
     ) -> AsyncResult:
         """Stream (or, with `stream=False`, fetch) a chat completion."""
+        if web_search and not cls.web_search_options:
+            raise UnsupportedParameterError(
+                f"{cls.__name__} has no web search tool (OpenAI's search models have one: "
+                "provider=OpenAI, model='gpt-4o-mini-search-preview')",
+                provider=cls.__name__,
+            )
         if n not in (None, 1):
             raise UnsupportedParameterError(
                 "n > 1 is not supported: llmrelay streams one choice per request",
@@ -230,6 +239,7 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
             presence_penalty=presence_penalty,
             frequency_penalty=frequency_penalty,
             user=user,
+            web_search_options={} if web_search else None,
         )
         request = Request(
             provider=cls.__name__,

@@ -13,7 +13,14 @@ from typing import Any
 
 from ..errors import InvalidRequestError, ResponseError
 from ..providers.media import Media
-from ..providers.response import FinishReason, Reasoning, ResponseType, ToolCalls, Usage
+from ..providers.response import (
+    FinishReason,
+    Reasoning,
+    ResponseType,
+    Sources,
+    ToolCalls,
+    Usage,
+)
 
 __all__ = ["StreamParser", "build_messages", "build_payload", "parse_completion"]
 
@@ -119,6 +126,16 @@ def _usage(data: Mapping[str, Any]) -> Usage:
     return Usage(**data)
 
 
+def _sources(annotations: Any) -> list[Chunk]:
+    """`url_citation` annotations (web search answers) as one `Sources` chunk."""
+    cited = [
+        {"url": a["url_citation"]["url"], "title": a["url_citation"].get("title") or ""}
+        for a in annotations or ()
+        if isinstance(a, Mapping) and a.get("type") == "url_citation" and a.get("url_citation")
+    ]
+    return [Sources(cited)] if cited else []
+
+
 class StreamParser:
     """Turns the `data` objects of a Chat Completions stream into llmrelay chunks."""
 
@@ -138,6 +155,7 @@ class StreamParser:
             content = delta.get("content")
             if content:
                 out.append(content)
+            out.extend(_sources(delta.get("annotations")))
             for fragment in delta.get("tool_calls") or ():
                 self._merge_tool_call(fragment)
             if choice.get("finish_reason"):
@@ -188,6 +206,7 @@ def parse_completion(data: Mapping[str, Any]) -> list[Chunk]:
         out.append(Reasoning(token=reasoning))
     if message.get("content"):
         out.append(message["content"])
+    out.extend(_sources(message.get("annotations")))
     if message.get("tool_calls"):
         out.append(ToolCalls(list(message["tool_calls"])))
     out.append(FinishReason(choice.get("finish_reason") or "stop"))

@@ -30,11 +30,13 @@ class Preset:
     label: str | None = None
     #: llmrelay's model names (`llmrelay.models`) → this service's ids, where they differ.
     aliases: tuple[tuple[str, str], ...] = ()
+    #: Takes `web_search_options` (web_search=True).
+    web_search: bool = False
 
 
 PRESETS: tuple[Preset, ...] = (
     Preset("OpenAI", "https://platform.openai.com", "https://api.openai.com/v1",
-           "OPENAI_API_KEY", "gpt-4o-mini", api_base_env="OPENAI_BASE_URL"),
+           "OPENAI_API_KEY", "gpt-4o-mini", api_base_env="OPENAI_BASE_URL", web_search=True),
     Preset("AzureOpenAI", "https://learn.microsoft.com/azure/ai-foundry/openai/", None,
            "AZURE_OPENAI_API_KEY", None, api_base_env="AZURE_OPENAI_ENDPOINT",
            api_base_suffix="/openai/v1", auth_header="api-key", label="Azure OpenAI"),
@@ -109,6 +111,7 @@ def _provider_class(row: Preset) -> type[OpenaiTemplate]:
         "needs_auth": row.needs_auth,
         "default_model": row.default_model,
         "model_aliases": MappingProxyType(dict(row.aliases)),
+        "web_search_options": row.web_search,
     }
     return type(row.name, (OpenaiTemplate,), attributes)
 
