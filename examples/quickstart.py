@@ -1,4 +1,5 @@
-"""A provider written once, as g4f users write one, used through every entry point.
+"""A provider written once, as g4f users write one, used through the OpenAI-shaped client and
+every g4f entry point. (Real providers: `llmrelay.Provider.OpenAI`, `.Groq`, `.LlamaCpp`, …)
 
 .venv/bin/python examples/quickstart.py
 """
@@ -45,6 +46,9 @@ async def main_async() -> None:
 
 
 def main() -> None:
+    client = llmrelay.Client(provider=Echo)
+    completion = client.chat.completions.create(model="echo", messages=MESSAGES)
+    print("client:    ", completion.choices[0].message.content, completion.usage)
     print(Echo.params)
     print("sync:      ", llmrelay.ChatCompletion.create("echo", MESSAGES, provider=Echo))
     for chunk in Echo.create_completion("echo", MESSAGES):
