@@ -8,7 +8,7 @@ async for chunk in ChatCompletion.create_async(..., stream=True): ...
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 from .errors import (
@@ -17,6 +17,7 @@ from .errors import (
     ProviderNotWorkingError,
     StreamNotSupportedError,
 )
+from .providers.asyncio import to_async_iterator
 from .providers.registry import provider_by_name
 from .providers.response import collect_text, concat_chunks
 from .providers.types import BaseProvider, BaseRetryProvider, ProviderType
@@ -116,12 +117,8 @@ class ChatCompletion:
         result = create(name, messages, stream=provider_stream, **kwargs)
         if stream:
             if not hasattr(result, "__aiter__"):  # a provider that answers in one piece
-                return _single(result)
+                return to_async_iterator(result)
             return result  # type: ignore[no-any-return]
         if hasattr(result, "__aiter__"):
             return collect_text(result)
         return result  # type: ignore[no-any-return]
-
-
-async def _single(coro: Coroutine[Any, Any, str]) -> AsyncIterator[str]:
-    yield await coro

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
 from typing import Any
 
+from ..providers.asyncio import to_async_iterator
 from ..providers.response import (
     FinishReason,
     JsonConversation,
@@ -173,7 +175,7 @@ async def assemble_chunks(
     *,
     include_usage: bool = False,
     on_end: Callable[[Answer], None] | None = None,
-) -> AsyncIterator[ChatCompletionChunk]:
+) -> AsyncGenerator[ChatCompletionChunk, None]:
     """Stream `chunks` as `ChatCompletionChunk`s.
 
     Every chunk has one choice, as OpenAI streams without `include_usage`: the finishing chunk
@@ -181,14 +183,15 @@ async def assemble_chunks(
     `include_usage`, a last chunk without choices repeats the usage, as OpenAI's does.
     """
     finishing = None
-    async for chunk in chunks:
-        item = answer.add(chunk)
-        if item is None:
-            continue
-        if item.choices[0].finish_reason is not None:
-            finishing = item
-        else:
-            yield item
+    async with aclosing(to_async_iterator(chunks)) as source:
+        async for chunk in source:
+            item = answer.add(chunk)
+            if item is None:
+                continue
+            if item.choices[0].finish_reason is not None:
+                finishing = item
+            else:
+                yield item
     if on_end is not None:
         on_end(answer)
     if finishing is None:

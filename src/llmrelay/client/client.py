@@ -16,11 +16,12 @@ never to providers picked from the model list (each of those reads its own key v
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterator
+from contextlib import aclosing
 from typing import Any
 
 from ..errors import InvalidRequestError, ProviderNotFoundError
-from ..providers.asyncio import run_sync, to_sync_generator
+from ..providers.asyncio import run_sync, to_async_iterator, to_sync_generator
 from ..providers.messages import validate_messages
 from ..providers.registry import provider_by_name, providers_for_model
 from ..providers.response import ImageResponse, JsonConversation, ResponseType
@@ -183,9 +184,7 @@ class _AsyncCompletions:
         create = chosen.get_async_create_function()
         stream_kwargs = {"stream": stream} if chosen.supports_stream else {}
         result = create(model, sent, **stream_kwargs, **arguments)
-        source: AsyncIterator[str | ResponseType] = (
-            result if hasattr(result, "__aiter__") else _single(result)
-        )
+        source: AsyncGenerator[str | ResponseType, None] = to_async_iterator(result)
         answer = Answer(model, None if isinstance(chosen, BaseRetryProvider) else chosen)
 
         def remember(answer: Answer) -> None:
@@ -193,13 +192,14 @@ class _AsyncCompletions:
                 answer.conversation = _remember(sent, answer)
 
         if stream:
-            async for chunk in assemble_chunks(
-                source, answer, include_usage=include_usage, on_end=remember
-            ):
-                yield chunk
+            chunks = assemble_chunks(source, answer, include_usage=include_usage, on_end=remember)
+            async with aclosing(chunks):
+                async for chunk in chunks:
+                    yield chunk
             return
-        async for item in source:
-            answer.add(item)
+        async with aclosing(source):
+            async for item in source:
+                answer.add(item)
         remember(answer)
         yield answer.completion()
 
@@ -212,10 +212,6 @@ def _remember(sent: list[dict[str, Any]], answer: Answer) -> JsonConversation:
     elif reply["content"] is None:
         reply["content"] = ""
     return JsonConversation(messages=[*sent, reply])
-
-
-async def _single(coro: Any) -> AsyncIterator[Any]:
-    yield await coro
 
 
 class _AsyncChat:
@@ -245,7 +241,7 @@ class _AsyncImages:
         create = chosen.get_async_create_function()
         result = create(model, [{"role": "user", "content": prompt}], prompt=prompt, **extra,
                         **params)  # fmt: skip
-        source = result if hasattr(result, "__aiter__") else _single(result)
+        source = to_async_iterator(result)
         urls: list[str] = []
         async for chunk in source:
             if isinstance(chunk, ImageResponse):

@@ -44,7 +44,6 @@ T = TypeVar("T")
 __all__ = [
     "get_running_loop",
     "propagate_context_var",
-    "register_shutdown_hook",
     "run_in_executor",
     "run_sync",
     "to_async_iterator",
@@ -56,18 +55,12 @@ __all__ = [
 CLOSE_WAIT_SECONDS = 10.0
 
 _propagated: list[contextvars.ContextVar[Any]] = []
-_shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
 
 
 def propagate_context_var(var: contextvars.ContextVar[Any]) -> None:
     """Copy `var` back to sync callers after the bridge ran their async code (import time)."""
     if var not in _propagated:
         _propagated.append(var)
-
-
-def register_shutdown_hook(hook: Callable[[], Awaitable[None]]) -> None:
-    """Await `hook()` on the bridge loop when the interpreter exits (closing pools, say)."""
-    _shutdown_hooks.append(hook)
 
 
 def _copy_back(snapshot: contextvars.Context) -> None:
@@ -92,10 +85,7 @@ class _Bridge:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self.loop.shutdown_asyncgens()
-        for hook in _shutdown_hooks:
-            with contextlib.suppress(Exception):  # shutting down: nobody left to tell
-                await hook()
+        await self.loop.shutdown_asyncgens()  # closes the loop's HTTP pools too
 
     def close(self) -> None:
         if self.pid != os.getpid() or self.loop.is_closed():
@@ -271,10 +261,16 @@ async def run_in_executor(
 
 async def to_async_iterator(source: Any) -> AsyncGenerator[Any, None]:
     """An async iterator over an async iterable, a sync iterable (stepped in a worker thread,
-    so it never blocks the loop), or an awaitable (its one result)."""
+    so it never blocks the loop), or an awaitable (its one result). Closing it closes
+    `source` at once (not when the garbage collector gets to it)."""
     if hasattr(source, "__aiter__"):
-        async for item in source:
-            yield item
+        try:
+            async for item in source:
+                yield item
+        finally:
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None:
+                await aclose()
     elif isinstance(source, Iterable):
         iterator = iter(source)
         sentinel = object()

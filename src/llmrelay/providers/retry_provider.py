@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import InvalidMessagesError, ResponseError, RetryNoProviderError, RetryProviderError
 from ..typing import AsyncResult, CreateResult, Messages
-from .asyncio import propagate_context_var, to_sync_generator
+from .asyncio import propagate_context_var, to_async_iterator, to_sync_generator
 from .messages import validate_messages
 from .response import FinishReason, ProviderInfo, ResponseType, Usage
 from .types import BaseProvider, BaseRetryProvider
@@ -115,8 +115,7 @@ class IterListProvider(BaseRetryProvider):
         try:
             stream_kwargs = {"stream": stream} if provider.supports_stream else {}
             result = create(model, messages, **stream_kwargs, **kwargs)
-            chunks = result if hasattr(result, "__aiter__") else _single(result)
-            async with aclosing(chunks) as agen:  # type: ignore[type-var]
+            async with aclosing(to_async_iterator(result)) as agen:
                 async for chunk in agen:
                     if not delivered and isinstance(chunk, _BOOKKEEPING):
                         held.append(chunk)
@@ -139,10 +138,6 @@ class IterListProvider(BaseRetryProvider):
             if delivered:
                 raise
             exceptions[name] = exc
-
-
-async def _single(coro: Any) -> AsyncIterator[Any]:
-    yield await coro
 
 
 class RetryProvider(IterListProvider):
