@@ -297,8 +297,9 @@ _TYPE_TABLE: dict[str, type[LLMRelayError]] = {
     "INTERNAL": ResponseStatusError,
 }
 
+# "The model `x` does not exist", "model 'x' not found", Anthropic's bare "model: x".
 _MODEL_MISSING = re.compile(
-    r"model\b.*\b(not found|does not exist|not exist|unknown|no such)", re.I
+    r"model\b.*\b(not found|does not exist|not exist|unknown|no such)|^model: \S+$", re.I
 )
 
 

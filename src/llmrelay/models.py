@@ -36,6 +36,8 @@ class Model:
 
 
 MODELS: tuple[Model, ...] = (
+    Model("claude-sonnet-4-5", "Anthropic", ("Anthropic", "OpenRouter")),
+    Model("claude-haiku-4-5", "Anthropic", ("Anthropic", "OpenRouter")),
     Model("gpt-4o-mini", "OpenAI", ("OpenAI", "AzureOpenAI", "OpenRouter")),
     Model("gpt-4o", "OpenAI", ("OpenAI", "AzureOpenAI", "OpenRouter")),
     Model("gpt-4.1-mini", "OpenAI", ("OpenAI", "AzureOpenAI", "OpenRouter")),

@@ -19,6 +19,7 @@ _PRESET_NAMES = (
 #: Provider name → module that defines it.
 _BUILTINS: dict[str, str] = {
     "OpenaiTemplate": ".openai_compatible",
+    "Anthropic": ".anthropic",
     **dict.fromkeys(_PRESET_NAMES, ".presets"),
 }
 

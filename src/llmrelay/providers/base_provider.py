@@ -65,6 +65,7 @@ SAFE_PARAMETERS = (
     "aspect_ratio", "n",
     "temperature", "top_p", "top_k", "max_tokens", "stop", "presence_penalty",
     "frequency_penalty", "tool_choice", "user", "prompt", "negative_prompt", "width", "height",
+    "thinking", "think", "thinking_budget",
 )  # fmt: skip
 
 #: Example values for `get_parameters(as_json=True)` where a default says too little.
