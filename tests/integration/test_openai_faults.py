@@ -293,13 +293,14 @@ async def test_resources_return_to_baseline_after_mixed_outcomes() -> None:
         # Each request's behaviour is the fake's default (not a queue a cancelled request
         # could leave unconsumed); every request is bounded, so none can hang the test.
         behaviours = [Reply("ok"), Status(500), CutStream(chunks=2), Stall("body", chunks=1)]
-        bounded = {"timeout": Timeouts(connect=1, idle=0.02, total=2), "max_retries": 0}
+        bounded = {"timeout": Timeouts(connect=5, idle=5, total=10), "max_retries": 0}
+        stalled = {"timeout": Timeouts(connect=5, idle=0.02, total=10), "max_retries": 0}
         for i in range(1000):
             kind = i % 5
             fake.default = behaviours[kind] if kind < 4 else Many(20)
             try:
                 if kind < 4:
-                    await ask(fake, **bounded)
+                    await ask(fake, **(stalled if kind == 3 else bounded))
                 else:
                     task = asyncio.ensure_future(ask(fake, **bounded))
                     await fake.received.wait_async(fake.received.value + 1)

@@ -20,6 +20,7 @@ _PRESET_NAMES = (
 _BUILTINS: dict[str, str] = {
     "OpenaiTemplate": ".openai_compatible",
     "Anthropic": ".anthropic",
+    "OllamaNative": ".ollama_native",
     **dict.fromkeys(_PRESET_NAMES, ".presets"),
 }
 

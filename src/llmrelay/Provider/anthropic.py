@@ -41,7 +41,6 @@ from .anthropic_wire import StreamParser, build_payload, parse_message
 
 __all__ = ["Anthropic"]
 
-USER_AGENT = "llmrelay/0.1"
 API_VERSION = "2023-06-01"
 
 
@@ -143,7 +142,6 @@ class Anthropic(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
             "anthropic-version": API_VERSION,
             "content-type": "application/json",
             "accept": "text/event-stream" if stream else "application/json",
-            "user-agent": USER_AGENT,
         }
         request = Request(
             provider=cls.__name__,

@@ -8,9 +8,7 @@ from the `api_key` argument or the preset's environment variable, read at call t
 
 from __future__ import annotations
 
-import hashlib
 import os
-import time
 from typing import Any, ClassVar
 
 from ..errors import (
@@ -28,6 +26,7 @@ from ..providers.base_provider import (
     RaiseErrorMixin,
 )
 from ..providers.media import load_media
+from ..providers.model_lists import model_lists
 from ..transport.http import (
     DEFAULT_MAX_RETRIES,
     Request,
@@ -40,37 +39,6 @@ from ..typing import AsyncResult, MediaListType, Messages
 from .openai_wire import StreamParser, build_payload, parse_completion
 
 __all__ = ["OpenaiTemplate"]
-
-USER_AGENT = "llmrelay/0.1"
-#: How long a fetched model list is reused.
-MODELS_TTL = 600.0
-
-
-class _ModelLists:
-    """Model lists fetched from `/models`, per endpoint and key, for `MODELS_TTL` seconds.
-
-    An explicit cache object (not a class attribute): entries are replaced, never mutated.
-    """
-
-    def __init__(self) -> None:
-        self._entries: dict[tuple[str, str, str], tuple[float, tuple[str, ...]]] = {}
-
-    @staticmethod
-    def key(provider: str, api_base: str, api_key: str | None) -> tuple[str, str, str]:
-        digest = hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
-        return (provider, api_base, digest)
-
-    def get(self, key: tuple[str, str, str]) -> list[str] | None:
-        entry = self._entries.get(key)
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return list(entry[1])
-
-    def put(self, key: tuple[str, str, str], models: list[str]) -> None:
-        self._entries[key] = (time.monotonic() + MODELS_TTL, tuple(models))
-
-
-_model_lists = _ModelLists()
 
 
 class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
@@ -129,7 +97,7 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
 
     @classmethod
     def _headers(cls, api_key: str | None, stream: bool) -> dict[str, str]:
-        headers = {"User-Agent": USER_AGENT, "Accept": "text/event-stream" if stream else "*/*"}
+        headers = {"Accept": "text/event-stream" if stream else "*/*"}
         if api_key:
             if cls.auth_header.lower() == "authorization":
                 headers["Authorization"] = f"Bearer {api_key}"
@@ -156,8 +124,8 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
         """The model ids the endpoint lists at `/models`, fetched once per endpoint and key."""
         base = cls.resolve_api_base(api_base)
         key = cls.resolve_api_key(api_key)
-        cache_key = _model_lists.key(cls.__name__, base, key)
-        cached = _model_lists.get(cache_key)
+        cache_key = model_lists.key(cls.__name__, base, key)
+        cached = model_lists.get(cache_key)
         if cached is not None:
             return cached
         request = Request(
@@ -171,7 +139,7 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
             data = await read_json(response, request)
         cls.raise_error(data, response.status, secrets=(key,))
         models = [m["id"] for m in data.get("data", []) if isinstance(m, dict) and "id" in m]
-        _model_lists.put(cache_key, models)
+        model_lists.put(cache_key, models)
         return models
 
     @classmethod

@@ -58,6 +58,7 @@ __all__ = [
     "read_json",
 ]
 
+USER_AGENT = "llmrelay/0.1"
 DEFAULT_MAX_RETRIES = 2
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
@@ -222,7 +223,7 @@ async def open_response(
     deadline = None if timeouts.total is None else loop.time() + timeouts.total
     http_proxy = proxy if proxy and not proxy.startswith("socks") else None
     data = None if request.json is None else json.dumps(request.json).encode()
-    headers = dict(request.headers)
+    headers = {"User-Agent": USER_AGENT, **request.headers}
     if data is not None:
         headers.setdefault("Content-Type", "application/json")
     attempt = 0
