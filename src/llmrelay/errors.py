@@ -17,7 +17,8 @@ The tree::
     │   ├── BadRequestError                 400/422
     │   ├── RateLimitError                  429 (retry_after when known)
     │   ├── ResponseStatusError             any other status: 404, 408, 409, 5xx, …
-    │   └── IncompleteResponseError         a stream that ended before its end marker
+    │   ├── IncompleteResponseError         a stream that ended before its end marker
+    │   └── ContentFilterError              a safety filter blocked the prompt or the answer
     ├── TimeoutError (builtins.TimeoutError)
     │   ├── ConnectTimeoutError, IdleTimeoutError, TotalTimeoutError
     ├── APIConnectionError (ConnectionError)
@@ -47,6 +48,7 @@ __all__ = [
     "APIConnectionError",
     "BadRequestError",
     "ConnectTimeoutError",
+    "ContentFilterError",
     "IdleTimeoutError",
     "IncompleteResponseError",
     "InvalidMessagesError",
@@ -209,6 +211,13 @@ class IncompleteResponseError(ResponseError):
     default_message = "the response ended before it was complete"
 
 
+class ContentFilterError(ResponseError):
+    """The provider's safety filter blocked the prompt, or the answer before any of it came
+    (an answer cut short by a filter ends with `FinishReason("content_filter")` instead)."""
+
+    default_message = "blocked by the provider's content filter"
+
+
 class TimeoutError(
     LLMRelayError, builtins.TimeoutError
 ):  # g4f's name; also a builtins.TimeoutError
@@ -297,9 +306,12 @@ _TYPE_TABLE: dict[str, type[LLMRelayError]] = {
     "INTERNAL": ResponseStatusError,
 }
 
-# "The model `x` does not exist", "model 'x' not found", Anthropic's bare "model: x".
+# "The model `x` does not exist", "model 'x' not found", Anthropic's bare "model: x",
+# Gemini's "models/x is not found for API version v1beta, …".
 _MODEL_MISSING = re.compile(
-    r"model\b.*\b(not found|does not exist|not exist|unknown|no such)|^model: \S+$", re.I
+    r"model\b.*\b(not found|does not exist|not exist|unknown|no such)|^model: \S+$"
+    r"|\bmodels/\S+ is not found",
+    re.I,
 )
 
 

@@ -38,6 +38,8 @@ class Model:
 MODELS: tuple[Model, ...] = (
     Model("claude-sonnet-4-5", "Anthropic", ("Anthropic", "OpenRouter")),
     Model("claude-haiku-4-5", "Anthropic", ("Anthropic", "OpenRouter")),
+    Model("gemini-2.5-flash", "Google", ("Gemini", "VertexAI", "OpenRouter")),
+    Model("gemini-2.5-pro", "Google", ("Gemini", "VertexAI", "OpenRouter")),
     Model("gpt-4o-mini", "OpenAI", ("OpenAI", "AzureOpenAI", "OpenRouter")),
     Model("gpt-4o", "OpenAI", ("OpenAI", "AzureOpenAI", "OpenRouter")),
     Model("gpt-4.1-mini", "OpenAI", ("OpenAI", "AzureOpenAI", "OpenRouter")),

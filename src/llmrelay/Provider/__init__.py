@@ -21,6 +21,8 @@ _BUILTINS: dict[str, str] = {
     "OpenaiTemplate": ".openai_compatible",
     "Anthropic": ".anthropic",
     "OllamaNative": ".ollama_native",
+    "Gemini": ".gemini",
+    "VertexAI": ".vertex",
     **dict.fromkeys(_PRESET_NAMES, ".presets"),
 }
 

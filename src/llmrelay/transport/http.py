@@ -24,6 +24,7 @@ import asyncio
 import dataclasses
 import json
 import random
+import urllib.parse
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -103,6 +104,8 @@ class Request:
     provider: str
     headers: Mapping[str, str] = field(default_factory=dict)
     json: Any = None
+    #: A form, sent url-encoded instead of `json` (OAuth token endpoints take only forms).
+    form: Mapping[str, str] | None = None
     proxy: str | None = None
     timeouts: Timeouts = DEFAULT_TIMEOUTS
     max_retries: int = DEFAULT_MAX_RETRIES
@@ -222,9 +225,13 @@ async def open_response(
     timeouts = request.timeouts
     deadline = None if timeouts.total is None else loop.time() + timeouts.total
     http_proxy = proxy if proxy and not proxy.startswith("socks") else None
-    data = None if request.json is None else json.dumps(request.json).encode()
     headers = {"User-Agent": USER_AGENT, **request.headers}
-    if data is not None:
+    data = None
+    if request.form is not None:
+        data = urllib.parse.urlencode(request.form).encode()
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    elif request.json is not None:
+        data = json.dumps(request.json).encode()
         headers.setdefault("Content-Type", "application/json")
     attempt = 0
     while True:
