@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from llmrelay.errors import LLMRelayError, MissingAuthError
+from llmrelay.errors import LLMRelayError, MissingAuthError, UnsupportedParameterError
 from llmrelay.providers.auth_cache import cache_file, read_json, write_json_atomic
 from llmrelay.providers.base_provider import AsyncAuthedProvider, AuthFileMixin
 from llmrelay.providers.response import AuthResult, RequestLogin, concat_chunks
@@ -176,3 +176,15 @@ def test_cache_is_written_as_json_object(cache_dir: pathlib.Path) -> None:
     run(AuthedStory)
     data = json.loads((cache_dir / "auth_AuthedStory.json").read_text())
     assert set(data) == {"token", "expires_at"}
+
+
+def test_authed_provider_refuses_parameters_its_create_authed_does_not_take() -> None:
+    class Strict(AsyncAuthedProvider):
+        @classmethod
+        async def create_authed(  # type: ignore[override]
+            cls, model: str, messages: Any, auth_result: AuthResult, seed: int | None = None
+        ) -> AsyncIterator[str]:
+            yield "x"
+
+    with pytest.raises(UnsupportedParameterError, match=r"\['temperature'\]"):
+        Strict.create_completion("", MESSAGES, temperature=1)

@@ -219,3 +219,22 @@ def test_models_list_without_a_provider_lists_routable_models() -> None:
 def test_images_need_an_image_provider() -> None:
     with pytest.raises(ProviderNotFoundError, match="made no image"):
         Client(provider=StreamStory).images.generate("a cat")
+
+
+def test_tool_call_extra_content_survives_the_round_trip() -> None:
+    class Signed(StreamStory):
+        @classmethod
+        async def create_async_generator(  # type: ignore[override]
+            cls, model: str, messages: Any, **kwargs: Any
+        ) -> Any:
+            from llmrelay.providers.response import ToolCalls
+
+            call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"},
+                    "extra_content": {"google": {"thought_signature": "sig"}}}  # fmt: skip
+            yield ToolCalls([call])
+
+    completion = Client(provider=Signed).chat.completions.create(model="", messages=MESSAGES)
+    call = completion.choices[0].message.tool_calls[0]  # type: ignore[union-attr,index]
+    assert call.extra_content == {"google": {"thought_signature": "sig"}}
+    sent_back = completion.conversation.messages[-1]["tool_calls"][0]  # type: ignore[union-attr]
+    assert sent_back["extra_content"] == {"google": {"thought_signature": "sig"}}

@@ -42,6 +42,7 @@ def _tool_call(call: dict[str, Any]) -> ChatCompletionMessageToolCall:
     return ChatCompletionMessageToolCall(
         id=str(call.get("id") or ""),
         function=Function(name=str(function.get("name") or ""), arguments=_args(function)),
+        extra_content=call.get("extra_content"),
     )
 
 

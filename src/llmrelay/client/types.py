@@ -29,7 +29,9 @@ __all__ = [
 ]
 
 # Extras that the OpenAI SDK's objects do not have: dropped from model_dump() while None.
-_EXTRAS = frozenset({"provider", "conversation", "reasoning_content", "images", "sources"})
+_EXTRAS = frozenset(
+    {"provider", "conversation", "reasoning_content", "images", "sources", "extra_content"}
+)
 
 
 def _dump(value: Any) -> Any:
@@ -72,6 +74,9 @@ class ChatCompletionMessageToolCall(_Model):
     id: str
     function: Function
     type: Literal["function"] = "function"
+    #: Provider data to send back with the call (Gemini's thought signature), as Google's
+    #: OpenAI-compatible API puts it.
+    extra_content: dict[str, Any] | None = None
 
 
 @dataclasses.dataclass(slots=True)

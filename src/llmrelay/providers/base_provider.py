@@ -342,7 +342,8 @@ class AsyncGeneratorProvider(AbstractProvider):
         """Validated `create_async_generator`, bounded by `timeout` (`TotalTimeoutError`)."""
         if timeout is not None:
             kwargs["timeout"] = timeout
-        kwargs = _checked_kwargs(cls, cls.create_async_generator, messages, kwargs)
+        # The function that really takes the parameters: for an authed provider, create_authed.
+        kwargs = _checked_kwargs(cls, cls._create_signature_source(), messages, kwargs)
         deadline = _seconds(timeout)
         agen = cls.create_async_generator(model, messages, **kwargs)
         return agen if deadline is None else with_timeout(agen, deadline, name=cls.__name__)
