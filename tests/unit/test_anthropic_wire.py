@@ -9,13 +9,8 @@ from typing import Any
 import pytest
 
 from llmrelay.errors import InvalidMessagesError, InvalidRequestError, ResponseError
-from llmrelay.Provider.anthropic_wire import (
-    JSON_OBJECT_INSTRUCTION,
-    WEB_SEARCH_TOOL,
-    StreamParser,
-    build_payload,
-    parse_message,
-)
+from llmrelay.Provider.anthropic_stream import StreamParser, parse_message
+from llmrelay.Provider.anthropic_wire import JSON_OBJECT_INSTRUCTION, WEB_SEARCH_TOOL, build_payload
 from llmrelay.providers.media import load_media
 from llmrelay.providers.response import FinishReason, Reasoning, Sources, ToolCalls, Usage
 

@@ -37,7 +37,8 @@ from ..transport.http import (
     read_json,
 )
 from ..typing import AsyncResult, MediaListType, Messages
-from .anthropic_wire import StreamParser, build_payload, parse_message
+from .anthropic_stream import StreamParser, parse_message
+from .anthropic_wire import build_payload
 
 __all__ = ["Anthropic"]
 

@@ -26,7 +26,8 @@ from ..providers.media import load_media
 from ..transport.http import DEFAULT_MAX_RETRIES, Request, Timeouts, iter_sse, open_response
 from ..transport.http import read_json as read_json_body
 from ..typing import AsyncResult, Chunk, MediaListType, Messages
-from .gemini_wire import ResponseParser, build_payload, model_path
+from .gemini_stream import ResponseParser
+from .gemini_wire import build_payload, model_path
 
 __all__ = ["Gemini", "check_max_retries", "generate"]
 
