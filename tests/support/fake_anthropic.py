@@ -37,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,43 +209,21 @@ class FakeAnthropic(FakeOpenAI):
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._port}"
 
-    async def start(self) -> None:
-        app = web.Application(middlewares=[self._middleware])
-        app.router.add_post("/v1/messages", self._messages)
-        self._closing = asyncio.Event()
-        self._runner = web.AppRunner(
-            app, handler_cancellation=True, access_log=None, shutdown_timeout=5.0
-        )
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = self._runner.addresses[0][1]
+    def _routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/v1/messages", self._messages)
 
-    @web.middleware
-    async def _middleware(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        raw = await request.read()
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        record = RecordedRequest(
-            request.method, request.path, dict(request.query), headers, body, raw
-        )
-        request[_RECORD] = record
-        self.requests.append(record)
-        self.received.increment()
+    def _refuse(self, record: RecordedRequest) -> web.StreamResponse | None:
+        headers = record.headers
         bearer = headers.get("authorization", "").removeprefix("Bearer ")
         if self.api_key is not None and headers.get("x-api-key", bearer) != self.api_key:
             return _status(Status(401))
         if "anthropic-version" not in headers:
             message = "anthropic-version: header is required"
             return _status(Status(400, body=error_body("invalid_request_error", message)))
-        try:
-            return await handler(request)
-        except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
-            return _status(Status(404))
+        return None
+
+    def _not_found(self, request: web.Request) -> web.StreamResponse:
+        return _status(Status(404))
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         body = request[_RECORD].body

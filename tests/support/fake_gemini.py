@@ -39,14 +39,13 @@ Model requests take the behaviours of `support.fake_openai` through ``fake.scrip
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
 import json
 import pathlib
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,41 +251,18 @@ class FakeGemini(FakeOpenAI):
     def token_url(self) -> str:
         return f"{self.base_url}/token"
 
-    async def start(self) -> None:
-        app = web.Application(middlewares=[self._middleware])
-        app.router.add_post("/{version:v1beta|v1|v1alpha}/models/{tail}", self._gemini)
+    def _routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/{version:v1beta|v1|v1alpha}/models/{tail}", self._gemini)
         vertex = "/v1/projects/{project}/locations/{location}/publishers/google/models/{tail}"
-        app.router.add_post(vertex, self._vertex)
-        app.router.add_post("/token", self._token)
-        self._closing = asyncio.Event()
-        self._runner = web.AppRunner(
-            app, handler_cancellation=True, access_log=None, shutdown_timeout=5.0
-        )
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = self._runner.addresses[0][1]
+        router.add_post(vertex, self._vertex)
+        router.add_post("/token", self._token)
 
-    @web.middleware
-    async def _middleware(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        raw = await request.read()
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        record = RecordedRequest(
-            request.method, request.path, dict(request.query), headers, body, raw
-        )
-        request[_RECORD] = record
-        self.requests.append(record)
-        self.received.increment()
-        try:
-            return await handler(request)
-        except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
-            message = f"The requested URL {request.path} was not found on this server."
-            return _status(Status(404, body=error_body(404, message)))
+    def _refuse(self, record: RecordedRequest) -> web.StreamResponse | None:
+        return None  # keys and tokens are checked by each route
+
+    def _not_found(self, request: web.Request) -> web.StreamResponse:
+        message = f"The requested URL {request.path} was not found on this server."
+        return _status(Status(404, body=error_body(404, message)))
 
     # -- service accounts and tokens -----------------------------------------------------------
 

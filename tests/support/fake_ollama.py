@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,42 +166,21 @@ class FakeOllama(FakeOpenAI):
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._port}"
 
-    async def start(self) -> None:
-        app = web.Application(middlewares=[self._middleware])
-        app.router.add_post("/api/chat", self._chat)
-        app.router.add_get("/api/tags", self._tags)
-        app.router.add_get("/api/version", self._version)
-        app.router.add_get("/", self._root)
-        self._closing = asyncio.Event()
-        self._runner = web.AppRunner(
-            app, handler_cancellation=True, access_log=None, shutdown_timeout=5.0
-        )
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = self._runner.addresses[0][1]
+    def _routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/api/chat", self._chat)
+        router.add_get("/api/tags", self._tags)
+        router.add_get("/api/version", self._version)
+        router.add_get("/", self._root)
 
-    @web.middleware
-    async def _middleware(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        raw = await request.read()
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        record = RecordedRequest(
-            request.method, request.path, dict(request.query), headers, body, raw
-        )
-        request[_RECORD] = record
-        self.requests.append(record)
-        self.received.increment()
-        if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
-            return _status(Status(401))
-        try:
-            return await handler(request)
-        except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
-            return _status(Status(404, body="404 page not found"))
+    def _refuse(self, record: RecordedRequest) -> web.StreamResponse | None:
+        if self.api_key is not None and record.headers.get("authorization") != (
+            f"Bearer {self.api_key}"
+        ):
+            return _status(Status(401))  # in Ollama's own error shape
+        return None
+
+    def _not_found(self, request: web.Request) -> web.StreamResponse:
+        return _status(Status(404, body="404 page not found"))
 
     async def _root(self, request: web.Request) -> web.Response:
         return web.Response(text="Ollama is running")

@@ -366,8 +366,7 @@ class FakeOpenAI:
 
     async def start(self) -> None:
         app = web.Application(middlewares=[self._middleware])
-        app.router.add_post("/v1/chat/completions", self._chat)
-        app.router.add_get("/v1/models", self._models)
+        self._routes(app.router)
         self._closing = asyncio.Event()
         # handler_cancellation: a client disconnect cancels its handler, which counts it.
         self._runner = web.AppRunner(
@@ -421,6 +420,26 @@ class FakeOpenAI:
             stopping.set()
             thread.join(30.0)
 
+    # -- hooks for fakes of other APIs (they subclass this one) ------------------------------
+
+    def _routes(self, router: web.UrlDispatcher) -> None:
+        """The API's routes."""
+        router.add_post("/v1/chat/completions", self._chat)
+        router.add_get("/v1/models", self._models)
+
+    def _refuse(self, record: RecordedRequest) -> web.StreamResponse | None:
+        """An answer that refuses the request before its route runs (wrong key, …), or None."""
+        if self.api_key is not None and record.headers.get("authorization") != (
+            f"Bearer {self.api_key}"
+        ):
+            return _status(Status(401))
+        return None
+
+    def _not_found(self, request: web.Request) -> web.StreamResponse:
+        """The API's answer to an unknown path or method."""
+        message = f"Invalid URL ({request.method} {request.path})"
+        return _status(Status(404, body=error_body(message)))
+
     @web.middleware
     async def _middleware(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -437,13 +456,13 @@ class FakeOpenAI:
         request[_RECORD] = record
         self.requests.append(record)
         self.received.increment()
-        if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
-            return _status(Status(401))
+        refusal = self._refuse(record)
+        if refusal is not None:
+            return refusal
         try:
             return await handler(request)
         except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
-            message = f"Invalid URL ({request.method} {request.path})"
-            return _status(Status(404, body=error_body(message)))
+            return self._not_found(request)
 
     async def _models(self, request: web.Request) -> web.Response:
         model = {"object": "model", "created": 1700000000, "owned_by": "fake-openai"}
