@@ -3,8 +3,8 @@ streaming, or one `ChatCompletion` for the whole answer."""
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any
@@ -61,8 +61,10 @@ class Answer:
     """Everything a stream said, gathered for a `ChatCompletion` (and for client-side
     conversation history)."""
 
-    def __init__(self, model: str, provider: Any = None) -> None:
-        self.id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    def __init__(self, model: str, provider: Any = None, *, stream: bool = True) -> None:
+        self.id = f"chatcmpl-{os.urandom(12).hex()}"
+        #: Whether `add` builds the streaming object for each chunk (not needed otherwise).
+        self.stream = stream
         self.created = int(time.time())
         self.model = model
         #: The provider class, read once for the name and the model it resolved.
@@ -124,7 +126,11 @@ class Answer:
             self.sources.extend(chunk.list)
         return None
 
-    def _chunk(self, delta: ChoiceDelta, finish_reason: str | None = None) -> ChatCompletionChunk:
+    def _chunk(
+        self, delta: ChoiceDelta, finish_reason: str | None = None
+    ) -> ChatCompletionChunk | None:
+        if not self.stream:
+            return None
         return ChatCompletionChunk(
             id=self.id,
             choices=[ChunkChoice(index=0, delta=delta, finish_reason=finish_reason)],
@@ -133,7 +139,7 @@ class Answer:
             provider=self.provider,
         )
 
-    def finish_chunk(self, reason: str) -> ChatCompletionChunk:
+    def finish_chunk(self, reason: str) -> ChatCompletionChunk | None:
         return self._chunk(ChoiceDelta(), finish_reason=reason)
 
     def final_chunk(self) -> ChatCompletionChunk:
@@ -197,6 +203,7 @@ async def assemble_chunks(
         on_end(answer)
     if finishing is None:
         finishing = answer.finish_chunk("tool_calls" if answer.tool_calls else "stop")
+    assert finishing is not None  # assemble_chunks is only used with a streaming Answer
     finishing.usage = answer.usage
     finishing.conversation = answer.conversation
     finishing.sources = answer.sources or None

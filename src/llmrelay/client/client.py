@@ -184,8 +184,12 @@ class _AsyncCompletions:
         create = chosen.get_async_create_function()
         stream_kwargs = {"stream": stream} if chosen.supports_stream else {}
         result = create(model, sent, **stream_kwargs, **arguments)
-        source: AsyncGenerator[str | ResponseType, None] = to_async_iterator(result)
-        answer = Answer(model, None if isinstance(chosen, BaseRetryProvider) else chosen)
+        source: AsyncGenerator[str | ResponseType, None] = (
+            result if hasattr(result, "aclose") else to_async_iterator(result)
+        )
+        answer = Answer(
+            model, None if isinstance(chosen, BaseRetryProvider) else chosen, stream=stream
+        )
 
         def remember(answer: Answer) -> None:
             if not stateful:  # client-side history, to pass back as `conversation`

@@ -37,7 +37,10 @@ class ProviderMeta(ABCMeta):
 
     @last_model.setter
     def last_model(cls, model: str | None) -> None:
-        models = dict(_last_models.get())
+        current = _last_models.get()
+        if current.get(cls) == model:
+            return  # the common case: the same model again; nothing to replace
+        models = dict(current)
         if model is None:
             models.pop(cls, None)
         else:
