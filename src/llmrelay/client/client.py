@@ -143,69 +143,69 @@ class _AsyncCompletions:
         if stream_options is not None and (not stream or not isinstance(stream_options, dict)):
             raise InvalidRequestError("stream_options is only for stream=True, as a dict")
         include_usage = bool((stream_options or {}).get("include_usage"))
-        chunks = self._answer(
-            messages, model, provider, stream, include_usage, conversation, params
-        )
+        call = _Call(self._settings, messages, model, provider, stream, conversation, params)
         if stream:
-            return AsyncStream(chunks)
-        return self._complete(chunks)
+            return AsyncStream(call.stream(include_usage))
+        return call.complete()
 
-    async def _complete(self, chunks: AsyncIterator[ChatCompletionChunk]) -> ChatCompletion:
-        completion = None
-        async for item in chunks:
-            if isinstance(item, ChatCompletion):
-                completion = item
-        assert completion is not None
-        return completion
 
-    async def _answer(
+class _Call:
+    """One `create` call: chooses the provider, sends, and assembles what comes back."""
+
+    def __init__(
         self,
+        settings: _Settings,
         messages: list[dict[str, Any]],
         model: str,
         provider: ProviderType | str | None,
         stream: bool,
-        include_usage: bool,
         conversation: Any,
         params: dict[str, Any],
-    ) -> AsyncIterator[Any]:
-        settings = self._settings
-        chosen, extra = await settings.choose(model, provider)
+    ) -> None:
+        self.settings, self.messages, self.model = settings, messages, model
+        self.provider, self.stream_wanted = provider, stream
+        self.conversation, self.params = conversation, params
+        self.sent = messages
+        self.stateful = False
+
+    async def _start(self) -> tuple[AsyncGenerator[str | ResponseType, None], Answer]:
+        settings = self.settings
+        chosen, extra = await settings.choose(self.model, self.provider)
         for name, value in (("proxy", settings.proxy), ("timeout", settings.timeout),
                             ("max_retries", settings.max_retries)):  # fmt: skip
             if value is not None:
                 extra[name] = value
-        arguments = {**extra, **params}
-        sent = messages
-        stateful = _takes_conversation(chosen)
-        if stateful and conversation is not None:
-            arguments["conversation"] = conversation
-        elif not stateful:
-            sent = [*_history(conversation), *messages]
+        arguments = {**extra, **self.params}
+        self.stateful = _takes_conversation(chosen)
+        if self.stateful and self.conversation is not None:
+            arguments["conversation"] = self.conversation
+        elif not self.stateful:
+            self.sent = [*_history(self.conversation), *self.messages]
         create = chosen.get_async_create_function()
-        stream_kwargs = {"stream": stream} if chosen.supports_stream else {}
-        result = create(model, sent, **stream_kwargs, **arguments)
-        source: AsyncGenerator[str | ResponseType, None] = (
-            result if hasattr(result, "aclose") else to_async_iterator(result)
-        )
-        answer = Answer(
-            model, None if isinstance(chosen, BaseRetryProvider) else chosen, stream=stream
-        )
+        stream_kwargs = {"stream": self.stream_wanted} if chosen.supports_stream else {}
+        result = create(self.model, self.sent, **stream_kwargs, **arguments)
+        source = result if hasattr(result, "aclose") else to_async_iterator(result)
+        scoped = None if isinstance(chosen, BaseRetryProvider) else chosen
+        return source, Answer(self.model, scoped, stream=self.stream_wanted)
 
-        def remember(answer: Answer) -> None:
-            if not stateful:  # client-side history, to pass back as `conversation`
-                answer.conversation = _remember(sent, answer)
+    def _remember(self, answer: Answer) -> None:
+        if not self.stateful:  # client-side history, to pass back as `conversation`
+            answer.conversation = _remember(self.sent, answer)
 
-        if stream:
-            chunks = assemble_chunks(source, answer, include_usage=include_usage, on_end=remember)
-            async with aclosing(chunks):
-                async for chunk in chunks:
-                    yield chunk
-            return
+    async def complete(self) -> ChatCompletion:
+        source, answer = await self._start()
         async with aclosing(source):
             async for item in source:
                 answer.add(item)
-        remember(answer)
-        yield answer.completion()
+        self._remember(answer)
+        return answer.completion()
+
+    async def stream(self, include_usage: bool) -> AsyncGenerator[ChatCompletionChunk, None]:
+        source, answer = await self._start()
+        chunks = assemble_chunks(source, answer, include_usage=include_usage, on_end=self._remember)
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk
 
 
 def _remember(sent: list[dict[str, Any]], answer: Answer) -> JsonConversation:
