@@ -12,6 +12,7 @@ from conformance.entries import ENTRIES
 from conformance.harness import Entry
 from llmrelay.errors import (
     IncompleteResponseError,
+    InvalidRequestError,
     MissingAuthError,
     RateLimitError,
     ResponseError,
@@ -172,3 +173,12 @@ async def test_rate_limit_with_retry_after(setup: tuple[Entry, Any]) -> None:
         await ask(setup, max_retries=0)
     assert info.value.retry_after == 3
     assert info.value.status_code == 429
+
+
+@pytest.mark.parametrize("max_retries", [-1, True, "2"])
+async def test_bad_max_retries_refused_before_any_request(
+    setup: tuple[Entry, Any], max_retries: Any
+) -> None:
+    with pytest.raises(InvalidRequestError, match="max_retries must be an integer"):
+        await ask(setup, max_retries=max_retries)
+    assert not [r for r in setup[1].requests if r.method == "POST"]

@@ -32,6 +32,7 @@ from ..transport.http import (
     DEFAULT_MAX_RETRIES,
     Request,
     Timeouts,
+    event_json,
     iter_sse,
     open_response,
     read_json,
@@ -118,8 +119,6 @@ class Anthropic(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
     ) -> AsyncResult:
         """Stream (or, with `stream=False`, fetch) a message. `web_search=True` offers the
         API's server-side web search tool; its citations come back as `Sources`."""
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise InvalidRequestError(f"max_retries must be an integer ≥ 0: {max_retries!r}")
         base = cls.resolve_api_base(api_base)
         key = cls.resolve_api_key(api_key)
         payload = build_payload(
@@ -167,12 +166,7 @@ class Anthropic(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
     async def _read_stream(cls, response: Any, request: Request, key: str) -> AsyncResult:
         parser = StreamParser()
         async for event in iter_sse(response, request):
-            try:
-                data = event.json()
-            except ValueError as exc:
-                raise ResponseError(
-                    f"invalid JSON in a stream event: {event.data[:200]!r}", provider=cls.__name__
-                ) from exc
+            data = event_json(event, request)
             if event.event == "error" or not isinstance(data, dict) or data.get("type") == "error":
                 cls.raise_error(data if isinstance(data, dict) else str(data), secrets=(key,))
                 raise ResponseError(  # an error event in a shape the table does not know

@@ -23,20 +23,22 @@ from ..errors import (
 )
 from ..providers.base_provider import AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
 from ..providers.media import load_media
-from ..transport.http import DEFAULT_MAX_RETRIES, Request, Timeouts, iter_sse, open_response
+from ..transport.http import (
+    DEFAULT_MAX_RETRIES,
+    Request,
+    Timeouts,
+    event_json,
+    iter_sse,
+    open_response,
+)
 from ..transport.http import read_json as read_json_body
 from ..typing import AsyncResult, Chunk, MediaListType, Messages
 from .gemini_stream import ResponseParser
 from .gemini_wire import build_payload, model_path
 
-__all__ = ["Gemini", "check_max_retries", "generate"]
+__all__ = ["Gemini", "generate"]
 
 _KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_SERVICE_BLOCKED"})
-
-
-def check_max_retries(max_retries: Any) -> None:
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise InvalidRequestError(f"max_retries must be an integer ≥ 0: {max_retries!r}")
 
 
 def _key_refused(body: Any) -> bool:
@@ -64,12 +66,7 @@ async def generate(
                     yield chunk
                 return
             async for event in iter_sse(response, request):
-                try:
-                    data = event.json()
-                except ValueError as exc:
-                    raise ResponseError(
-                        f"invalid JSON in a stream event: {event.data[:200]!r}", provider=name
-                    ) from exc
+                data = event_json(event, request)
                 provider.raise_error(data, secrets=secrets)  # in-stream {"error": {…}}
                 if not isinstance(data, Mapping):
                     raise ResponseError(f"unexpected event: {event.data[:200]!r}", provider=name)
@@ -153,7 +150,6 @@ class Gemini(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
         web_search: bool = False,
     ) -> AsyncResult:
         """Stream (or, with `stream=False`, fetch) an answer from `generateContent`."""
-        check_max_retries(max_retries)
         key = cls.resolve_api_key(api_key)
         base = cls.resolve_api_base(api_base)
         model = cls.get_model(model)

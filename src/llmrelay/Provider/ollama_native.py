@@ -181,8 +181,6 @@ class OllamaNative(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
                 "offers web search as a separate API, not through chat)",
                 provider=cls.__name__,
             )
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise InvalidRequestError(f"max_retries must be an integer ≥ 0: {max_retries!r}")
         base = cls.resolve_api_base(api_base)
         key = cls.resolve_api_key(api_key)
         payload = build_payload(

@@ -16,7 +16,6 @@ from ..errors import (
     InvalidRequestError,
     MissingAuthError,
     ModelNotFoundError,
-    ResponseError,
     UnsupportedParameterError,
 )
 from ..providers.asyncio import run_sync
@@ -31,6 +30,7 @@ from ..transport.http import (
     DEFAULT_MAX_RETRIES,
     Request,
     Timeouts,
+    event_json,
     iter_sse,
     open_response,
     read_json,
@@ -187,8 +187,6 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
                 "n > 1 is not supported: llmrelay streams one choice per request",
                 provider=cls.__name__,
             )
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise InvalidRequestError(f"max_retries must be an integer ≥ 0: {max_retries!r}")
         base = cls.resolve_api_base(api_base)
         key = cls.resolve_api_key(api_key)
         payload = build_payload(
@@ -245,12 +243,7 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
                 for chunk in parser.close():
                     yield chunk
                 return
-            try:
-                data = event.json()
-            except ValueError as exc:
-                raise ResponseError(
-                    f"invalid JSON in a stream event: {event.data[:200]!r}", provider=cls.__name__
-                ) from exc
+            data = event_json(event, request)
             if event.event == "error" or not isinstance(data, dict):
                 cls.raise_error(data if isinstance(data, dict) else str(data), secrets=(key,))
             cls.raise_error(data, secrets=(key,))

@@ -41,9 +41,16 @@ from ..providers.auth_cache import cache_file
 from ..providers.base_provider import AsyncAuthedProvider, ProviderModelMixin, RaiseErrorMixin
 from ..providers.media import load_media
 from ..providers.response import AuthResult
-from ..transport.http import DEFAULT_MAX_RETRIES, Request, Timeouts, open_response, read_json
+from ..transport.http import (
+    DEFAULT_MAX_RETRIES,
+    Request,
+    Timeouts,
+    check_max_retries,
+    open_response,
+    read_json,
+)
 from ..typing import AsyncResult, MediaListType, Messages
-from .gemini import check_max_retries, generate
+from .gemini import generate
 from .gemini_wire import build_payload, model_path
 
 __all__ = ["ServiceAccount", "VertexAI", "load_service_account", "signed_assertion"]
@@ -239,7 +246,7 @@ class VertexAI(AsyncAuthedProvider, ProviderModelMixin, RaiseErrorMixin):
     ) -> AsyncResult:
         """Stream (or, with `stream=False`, fetch) an answer; everything is checked before any
         I/O, then the cached token (or a new one) is used."""
-        check_max_retries(max_retries)
+        check_max_retries(max_retries, cls.__name__)  # the token request does not carry it
         account = load_service_account(credentials)
         project = project or os.environ.get("GOOGLE_CLOUD_PROJECT") or account.project_id
         if not project:

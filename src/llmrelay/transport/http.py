@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 __all__ = [
     "Request",
     "Timeouts",
+    "check_max_retries",
+    "event_json",
     "iter_ndjson",
     "iter_sse",
     "open_response",
@@ -111,6 +113,18 @@ class Request:
     max_retries: int = DEFAULT_MAX_RETRIES
     #: Values to mask in any error text (the API key).
     secrets: Sequence[str | None] = ()
+
+    def __post_init__(self) -> None:
+        check_max_retries(self.max_retries, self.provider)
+
+
+def check_max_retries(max_retries: Any, provider: str | None = None) -> None:
+    """Refuse a `max_retries` that is not an integer ≥ 0 (every `Request` is checked; call it
+    directly to check earlier, before work that sends other requests first)."""
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise InvalidRequestError(
+            f"max_retries must be an integer ≥ 0: {max_retries!r}", provider=provider
+        )
 
 
 def _retry_delay(attempt: int, retry_after: float | None) -> float:
@@ -293,6 +307,16 @@ async def read_json(response: aiohttp.ClientResponse, request: Request) -> Any:
             f"the response is not JSON: {snippet!r}",
             status_code=response.status,
             provider=request.provider,
+        ) from exc
+
+
+def event_json(event: ServerSentEvent, request: Request) -> Any:
+    """An event's data as JSON; data that is not JSON is a `ResponseError`."""
+    try:
+        return event.json()
+    except ValueError as exc:
+        raise ResponseError(
+            f"invalid JSON in a stream event: {event.data[:200]!r}", provider=request.provider
         ) from exc
 
 
