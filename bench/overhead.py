@@ -83,38 +83,60 @@ def async_client(base: str) -> dict[str, Callable[[], Awaitable[str]]]:
     return {"answer": answer, "stream": stream}
 
 
-def sync_client(base: str) -> dict[str, Callable[[], Awaitable[str]]]:
+class Sync:
+    """A blocking call, timed from a thread with no event loop running, as a script calls it
+    (the sync client then runs the async code on that thread's own loop)."""
+
+    def __init__(self, call: Callable[[], str]) -> None:
+        self.call = call
+
+
+def sync_client(base: str) -> dict[str, Sync]:
     completions = Client(base_url=base, api_key="sk-bench").chat.completions
 
-    async def answer() -> str:  # a blocking call: the bridge thread does the I/O
+    def answer() -> str:
         completion = completions.create(model="bench", messages=MESSAGES)
         return str(completion.choices[0].message.content)  # type: ignore[union-attr]
 
-    async def stream() -> str:
+    def stream() -> str:
         chunks = completions.create(model="bench", messages=MESSAGES, stream=True)
         return "".join(c.choices[0].delta.content or "" for c in chunks)  # type: ignore[union-attr]
 
-    return {"answer": answer, "stream": stream}
+    return {"answer": Sync(answer), "stream": Sync(stream)}
 
 
-async def cpu_per_request(call: Callable[[], Awaitable[str]], count: int) -> float:
+async def cpu_per_request(call: Callable[[], Awaitable[str]] | Sync, count: int) -> float:
+    if isinstance(call, Sync):
+        blocking = call.call
+
+        def run() -> float:
+            start = time.process_time()
+            for _ in range(count):
+                blocking()
+            return (time.process_time() - start) / count
+
+        return await asyncio.to_thread(run)
     start = time.process_time()
     for _ in range(count):
         await call()
     return (time.process_time() - start) / count
 
 
+async def first(call: Callable[[], Awaitable[str]] | Sync) -> str:
+    return await asyncio.to_thread(call.call) if isinstance(call, Sync) else await call()
+
+
 async def main(requests: int, rounds: int) -> None:
     with upstream() as base:
         async with aiohttp.ClientSession() as session:
-            clients = {
+            clients: dict[str, dict[str, Callable[[], Awaitable[str]]] | dict[str, Sync]] = {
                 "raw aiohttp": raw_client(session, base),
                 "provider": llmrelay_client(base),
                 "AsyncClient": async_client(base),
                 "Client (sync)": sync_client(base),
             }
             for calls in clients.values():  # warm up, and check both get answers
-                if not (await calls["answer"]() and await calls["stream"]()):
+                if not (await first(calls["answer"]) and await first(calls["stream"])):
                     raise RuntimeError("empty answer from the upstream")
             results: dict[tuple[str, str], list[float]] = {}
             for _ in range(rounds):

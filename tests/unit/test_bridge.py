@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import gc
 import threading
+import time
 import traceback
 from collections.abc import AsyncIterator
 
@@ -13,6 +14,7 @@ import pytest
 
 from llmrelay.errors import LLMRelayError, TotalTimeoutError
 from llmrelay.providers.asyncio import (
+    READ_AHEAD,
     run_sync,
     to_async_iterator,
     to_sync_generator,
@@ -172,8 +174,69 @@ def test_sync_api_on_the_bridge_loop_is_refused_clearly() -> None:
     async def nested() -> AsyncIterator[int]:
         yield sum(to_sync_generator(counting(Probe(), 2)))
 
+    async def handler() -> list[int]:  # a running loop: the work goes to the bridge loop
+        return list(to_sync_generator(nested()))
+
     with pytest.raises(LLMRelayError, match="use the async API"):
-        list(to_sync_generator(nested()))
+        asyncio.run(handler())
+
+
+def test_a_thread_without_a_loop_runs_the_async_code_itself() -> None:
+    async def where() -> AsyncIterator[threading.Thread]:
+        yield threading.current_thread()
+
+    async def where_now() -> threading.Thread:
+        return threading.current_thread()
+
+    assert list(to_sync_generator(where())) == [threading.current_thread()]
+    assert run_sync(where_now()) is threading.current_thread()
+
+    async def handler() -> list[threading.Thread]:  # a loop is running: the bridge thread
+        return list(to_sync_generator(where()))
+
+    assert asyncio.run(handler())[0].name == "llmrelay-bridge"
+
+
+@pytest.mark.parametrize("inside_a_loop", [False, True])
+def test_a_slow_consumer_holds_the_producer_back(inside_a_loop: bool) -> None:
+    produced: list[int] = []
+
+    async def fast() -> AsyncIterator[int]:
+        for i in range(100):
+            produced.append(i)
+            yield i
+            await asyncio.sleep(0)
+
+    def consume() -> int:
+        gen = to_sync_generator(fast())
+        assert next(gen) == 0
+        time.sleep(0.2)  # the producer gets every chance to run ahead
+        ahead = len(produced)
+        gen.close()
+        return ahead
+
+    async def in_loop() -> int:
+        return consume()
+
+    ahead = asyncio.run(in_loop()) if inside_a_loop else consume()
+    assert ahead <= READ_AHEAD + 2
+
+
+def test_a_threads_own_loop_is_closed_after_the_thread_ends() -> None:
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def grab() -> None:
+        loops.append(asyncio.get_running_loop())
+
+    worker = threading.Thread(target=lambda: run_sync(grab()))
+    worker.start()
+    worker.join()
+    assert not loops[0].is_closed()
+    threading.Thread(target=lambda: run_sync(grab())).start()  # makes a loop: sweeps the old
+    deadline = time.monotonic() + 5
+    while not loops[0].is_closed() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert loops[0].is_closed()
 
 
 async def test_to_async_iterator_accepts_sync_async_and_awaitables() -> None:

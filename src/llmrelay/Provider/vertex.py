@@ -266,7 +266,7 @@ class VertexAI(AsyncAuthedProvider, ProviderModelMixin, RaiseErrorMixin):
         )  # fmt: skip
         timeouts = Timeouts.from_param(timeout)
         scoped = cls._for_account(account)
-        chunks = super(VertexAI, scoped).create_async_generator(
+        chunks = super(VertexAI, scoped)._authed_chunks(
             model, messages, account=account, url=url, payload=payload, stream=stream,
             timeouts=timeouts, proxy=proxy, max_retries=max_retries,
         )  # fmt: skip

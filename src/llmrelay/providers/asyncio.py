@@ -1,16 +1,21 @@
 """The one bridge from llmrelay's async code to sync callers.
 
 Providers are written once, as coroutines or async generators. Sync callers reach them through
-`run_sync` and `to_sync_generator`, which run the async code on a private event loop in a
-background thread ("the bridge loop"). Because the caller's thread never runs a loop itself,
-the sync API works where a loop is already running (Jupyter, a FastAPI handler) without
-`nest_asyncio`.
+`run_sync` and `to_sync_generator`: one implementation, two drivers.
+
+* A thread with no event loop running (a script, a web worker thread) runs the async code on
+  an event loop of its own, kept for the thread's life: no thread hop, and its HTTP pool is
+  reused from call to call.
+* A thread whose loop is already running (Jupyter, a FastAPI handler) hands the work to a
+  private event loop in a background thread ("the bridge loop") and waits: it works there
+  without `nest_asyncio`.
 
 Guarantees:
 
 * Exceptions keep their type and traceback.
 * Leaving a sync stream early (`break`, an exception, garbage collection) cancels the async
-  generator on the bridge loop and waits for its `finally` blocks before returning.
+  generator and waits for its `finally` blocks before returning.
+* Backpressure: a sync stream reads at most `READ_AHEAD` items ahead of its consumer.
 * Context variables flow both ways: the async code runs in a copy of the caller's context, and
   the variables registered with `propagate_context_var` (such as a provider's `last_model`) are
   copied back to the caller after each chunk, so per-request state never leaks between threads.
@@ -25,6 +30,7 @@ import contextlib
 import contextvars
 import os
 import threading
+from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -34,7 +40,6 @@ from collections.abc import (
     Iterable,
     Iterator,
 )
-from queue import SimpleQueue
 from typing import Any, TypeVar
 
 from ..errors import LLMRelayError, TotalTimeoutError
@@ -69,6 +74,16 @@ def _copy_back(snapshot: contextvars.Context) -> None:
             var.set(snapshot[var])
 
 
+async def _drain(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel the loop's other tasks and close its async generators (and so its HTTP pools)."""
+    current = asyncio.current_task()
+    tasks = [t for t in asyncio.all_tasks(loop) if t is not current]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await loop.shutdown_asyncgens()
+
+
 class _Bridge:
     """An event loop running forever in a daemon thread, for this process only."""
 
@@ -79,27 +94,67 @@ class _Bridge:
         self.thread.daemon = True
         self.thread.start()
 
-    async def _drain(self) -> None:
-        current = asyncio.current_task()
-        tasks = [t for t in asyncio.all_tasks() if t is not current]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await self.loop.shutdown_asyncgens()  # closes the loop's HTTP pools too
-
     def close(self) -> None:
         if self.pid != os.getpid() or self.loop.is_closed():
             return
         with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
-            asyncio.run_coroutine_threadsafe(self._drain(), self.loop).result(CLOSE_WAIT_SECONDS)
+            future = asyncio.run_coroutine_threadsafe(_drain(self.loop), self.loop)
+            future.result(CLOSE_WAIT_SECONDS)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(CLOSE_WAIT_SECONDS)
         if not self.thread.is_alive():
             self.loop.close()
 
 
+class _ThreadLoops:
+    """The event loop of each thread that calls the sync API with no loop running: the async
+    code runs right there, without a thread hop. A loop whose thread has ended is closed the
+    next time a loop is made, and every loop at exit, so their number stays bounded by the
+    threads alive."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.loops: list[tuple[threading.Thread, asyncio.AbstractEventLoop]] = []
+        self.pid = os.getpid()
+
+    def get(self) -> asyncio.AbstractEventLoop:
+        loop: asyncio.AbstractEventLoop | None = getattr(self.local, "loop", None)
+        if loop is not None and self.pid == os.getpid():
+            return loop
+        with self.lock:
+            if self.pid != os.getpid():  # a forked child: the parent's loops are not ours
+                self.pid, self.loops, self.local = os.getpid(), [], threading.local()
+            ended = [loop for thread, loop in self.loops if not thread.is_alive()]
+            self.loops = [(t, lp) for t, lp in self.loops if t.is_alive()]
+            loop = asyncio.new_event_loop()
+            self.loops.append((threading.current_thread(), loop))
+        for old in ended:
+            _close_idle_loop(old)
+        self.local.loop = loop
+        return loop
+
+    def close_all(self) -> None:
+        if self.pid != os.getpid():
+            return
+        with self.lock:
+            loops, self.loops = [loop for _, loop in self.loops], []
+        for loop in loops:
+            _close_idle_loop(loop)
+
+
+def _close_idle_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Close a loop that no thread is running (its owner has ended, or the process exits)."""
+    if loop.is_closed() or loop.is_running():
+        return
+    with contextlib.suppress(Exception):
+        loop.run_until_complete(_drain(loop))
+    loop.close()
+
+
 _bridge: _Bridge | None = None
 _bridge_lock = threading.Lock()
+_thread_loops = _ThreadLoops()
 
 
 def _bridge_loop() -> asyncio.AbstractEventLoop:
@@ -118,15 +173,26 @@ def _bridge_loop() -> asyncio.AbstractEventLoop:
     return bridge.loop
 
 
+def _driver() -> tuple[asyncio.AbstractEventLoop, bool]:
+    """The loop to run async code on for a sync caller, and whether it is this thread's own
+    (else the bridge loop, for a thread where a loop is already running)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _thread_loops.get(), True
+    return _bridge_loop(), False
+
+
 @atexit.register
-def _close_bridge() -> None:
+def _close_loops() -> None:
+    _thread_loops.close_all()
     if _bridge is not None:
         _bridge.close()
 
 
 def get_running_loop(check_nested: bool = False) -> asyncio.AbstractEventLoop | None:
     """The running loop of this thread, or None. (`check_nested` is accepted for g4f: a running
-    loop is never a problem here, since sync calls go through the bridge.)"""
+    loop is never a problem here, since sync calls then go through the bridge loop.)"""
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
@@ -141,76 +207,163 @@ async def _capturing(coro: Awaitable[T], box: list[contextvars.Context]) -> T:
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run `coro` on the bridge loop and return its result (or raise its exception)."""
+    """Run `coro` to its end for a sync caller and return its result (or raise its exception):
+    on this thread's own loop, or on the bridge loop where a loop is running already."""
     try:
-        loop = _bridge_loop()
+        loop, here = _driver()
     except BaseException:
         coro.close()
         raise
     box: list[contextvars.Context] = []
-    future = asyncio.run_coroutine_threadsafe(_capturing(coro, box), loop)
     try:
-        return future.result()
-    except BaseException:
-        future.cancel()
-        raise
+        if here:
+            return _run_here(loop, _capturing(coro, box))
+        future = asyncio.run_coroutine_threadsafe(_capturing(coro, box), loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
     finally:
         if box:
             _copy_back(box[0])
 
 
-_ITEM, _END, _ERROR = 0, 1, 2
-
-
-async def _pump(
-    agen: AsyncIterator[T],
-    put: Callable[[tuple[int, Any, contextvars.Context]], None],
-    done: threading.Event,
-) -> None:
+def _run_here(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
+    task = loop.create_task(coro)
     try:
-        async for item in agen:
-            put((_ITEM, item, contextvars.copy_context()))
-        put((_END, None, contextvars.copy_context()))
-    except BaseException as exc:
-        put((_ERROR, exc, contextvars.copy_context()))
-        if not isinstance(exc, Exception):
-            raise
-    finally:
+        return loop.run_until_complete(task)
+    except BaseException:
+        if not task.done():  # interrupted (KeyboardInterrupt): cancel and let it clean up
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(task)
+        raise
+
+
+#: How many items a sync stream reads ahead of its consumer (backpressure beyond that); the
+#: producer is woken again once the consumer has taken half of them.
+READ_AHEAD = 8
+
+
+class _Pipe:
+    """Items of an async iterator handed to a sync consumer, at most `READ_AHEAD` ahead.
+
+    The producer runs on an event loop; the consumer is a plain thread, which either runs that
+    loop itself until an item arrives (`here`) or waits for the bridge loop's thread to hand
+    one over. Each item carries a snapshot of the producer's context variables.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, here: bool) -> None:
+        self.loop, self.here = loop, here
+        self.items: deque[tuple[Any, contextvars.Context]] = deque()
+        self.done = False
+        self.error: BaseException | None = None
+        self.resume: asyncio.Future[None] | None = None  # set while the producer waits
+        self.waiting = False  # the consumer waits for an item
+        self.ready = threading.Event()  # an item or the end is there (bridge only)
+
+    def _wake(self) -> None:
+        if self.waiting:
+            self.waiting = False
+            if self.here:
+                self.loop.stop()
+            else:
+                self.ready.set()
+
+    async def pump(self, agen: AsyncIterator[Any]) -> None:
         try:
-            aclose = getattr(agen, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            async for item in agen:
+                self.items.append((item, contextvars.copy_context()))
+                self._wake()
+                if len(self.items) >= READ_AHEAD:
+                    resume = self.resume = self.loop.create_future()
+                    if len(self.items) >= READ_AHEAD:  # the consumer may have just taken some
+                        await resume
+                    self.resume = None
+        except BaseException as exc:
+            self.error = exc
+            if not isinstance(exc, Exception):
+                raise
         finally:
-            done.set()
+            try:
+                aclose = getattr(agen, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            finally:
+                self.done = True
+                self._wake()
+
+    def take(self) -> tuple[bool, Any]:
+        """(True, item), or (False, None) at the end; raises the producer's exception."""
+        while not self.items:
+            if self.done:
+                if self.error is not None:
+                    raise self.error
+                return False, None
+            self.waiting = True
+            if self.here:
+                self.loop.run_forever()  # until the producer wakes us
+            elif not (self.items or self.done):  # re-checked: the producer saw no waiter
+                self.ready.wait()
+                self.ready.clear()
+            self.waiting = False
+        item, snapshot = self.items.popleft()
+        _copy_back(snapshot)
+        resume = self.resume
+        if resume is not None and len(self.items) <= READ_AHEAD // 2:
+            self.resume = None
+            if self.here:
+                _release(resume)
+            else:
+                self.loop.call_soon_threadsafe(_release, resume)
+        return True, item
+
+
+def _release(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def to_sync_generator(
     agen: AsyncIterator[T], timeout: float | None = None, *, name: str | None = None
 ) -> Iterator[T]:
-    """Iterate the async iterator `agen` from sync code, on the bridge loop.
+    """Iterate the async iterator `agen` from sync code: on this thread's own loop, or on the
+    bridge loop where a loop is running already.
 
-    `timeout` bounds the whole stream (`TotalTimeoutError`, naming `name`). Items are read
-    ahead of the caller; leaving early cancels `agen` and waits for its cleanup.
+    `timeout` bounds the whole stream (`TotalTimeoutError`, naming `name`). At most
+    `READ_AHEAD` items are read ahead of the caller; leaving early cancels `agen` and waits
+    for its cleanup.
     """
-    loop = _bridge_loop()
-    queue: SimpleQueue[tuple[int, Any, contextvars.Context]] = SimpleQueue()
-    done = threading.Event()
+    loop, here = _driver()
+    pipe = _Pipe(loop, here)
     source = agen if timeout is None else with_timeout(agen, timeout, name=name)
-    future = asyncio.run_coroutine_threadsafe(_pump(source, queue.put, done), loop)
+    owner = threading.current_thread()
+    cancel: Callable[[], object]
+    if here:
+        task = loop.create_task(pipe.pump(source))
+        cancel = task.cancel
+    else:
+        cancel = asyncio.run_coroutine_threadsafe(pipe.pump(source), loop).cancel
     try:
         while True:
-            kind, value, snapshot = queue.get()
-            _copy_back(snapshot)
-            if kind == _ITEM:
-                yield value
-            elif kind == _END:
+            more, item = pipe.take()
+            if not more:
                 return
-            else:
-                raise value
+            yield item
     finally:
-        if not done.is_set():
-            future.cancel()
-            done.wait(CLOSE_WAIT_SECONDS)
+        if not pipe.done:
+            if not here:
+                cancel()  # thread-safe: wait for the cleanup on the bridge loop
+                pipe.waiting = True
+                if not pipe.done:
+                    pipe.ready.wait(CLOSE_WAIT_SECONDS)
+            elif threading.current_thread() is owner and not loop.is_running():
+                cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    loop.run_until_complete(task)
+            else:  # collected in another thread: cancelled when its own thread next runs it
+                loop.call_soon_threadsafe(cancel)
 
 
 async def with_timeout(

@@ -25,7 +25,7 @@ from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mappi
 from concurrent.futures import Executor
 from contextlib import aclosing
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar, cast
 
 from ..errors import (
     InvalidRequestError,
@@ -162,8 +162,66 @@ def _timeout_error(provider: type[BaseProvider], timeout: float) -> TotalTimeout
     return TotalTimeoutError(f"no complete answer within {timeout} s", provider=provider.__name__)
 
 
+def _guard(provider: type[AbstractProvider], name: str) -> None:
+    """Make `provider.<name>` (the create function a subclass wrote) check its arguments and
+    honour `timeout` itself, so that `get_async_create_function()` can return that very method,
+    as g4f's does, and still refuse bad input before any I/O."""
+    raw = provider.__dict__.get(name)
+    func = getattr(raw, "__func__", raw)
+    if (
+        not callable(func)
+        or getattr(func, "__isabstractmethod__", False)
+        or getattr(func, "_llmrelay_guarded", False)
+    ):
+        return
+    takes_cls = not isinstance(raw, staticmethod)
+    bounded = _bounded_generator if name == "create_async_generator" else _bounded_coroutine
+
+    @functools.wraps(func)
+    def guarded(cls: type[AbstractProvider], model: str, messages: Messages, *args: Any,
+                timeout: Any = None, **kwargs: Any) -> Any:  # fmt: skip
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        # The function that really takes the parameters: for an authed provider, create_authed.
+        kwargs = _checked_kwargs(cls, cls._create_signature_source(), messages, kwargs)
+        deadline = _seconds(timeout)
+        result = func(cls, model, messages, *args, **kwargs) if takes_cls else (
+            func(model, messages, *args, **kwargs))  # fmt: skip
+        return result if deadline is None else bounded(cls, result, deadline)
+
+    guarded._llmrelay_guarded = True  # type: ignore[attr-defined]
+    if not takes_cls:  # report the static function's own parameters (after a `cls`)
+        signature = _signature(func)
+        first = inspect.Parameter("cls", inspect.Parameter.POSITIONAL_ONLY)
+        guarded.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[first, *signature.parameters.values()]
+        )
+    setattr(provider, name, classmethod(cast(Any, guarded)))
+
+
+def _bounded_generator(cls: type[BaseProvider], agen: Any, deadline: float) -> AsyncResult:
+    return with_timeout(agen, deadline, name=cls.__name__)
+
+
+async def _bounded_coroutine(cls: type[BaseProvider], coro: Any, deadline: float) -> Any:
+    try:
+        return await asyncio.wait_for(coro, deadline)
+    except TimeoutError as exc:
+        if isinstance(exc, LLMRelayError):
+            raise
+        raise _timeout_error(cls, deadline) from exc
+
+
 class AbstractProvider(BaseProvider):
     """A provider written as a sync `create_completion`; everything else is derived from it."""
+
+    #: The create function subclasses write that checks its own arguments (see `_guard`).
+    _guarded_method: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls._guarded_method is not None:
+            _guard(cls, cls._guarded_method)
 
     @classmethod
     @abstractmethod
@@ -187,8 +245,10 @@ class AbstractProvider(BaseProvider):
         """The whole answer as text, without blocking the caller's event loop.
 
         The sync `create_completion` runs in `executor` (the loop's default when None) on
-        `loop` (the running loop when None); `timeout` bounds the wait (`TotalTimeoutError`).
+        `loop` (the running loop when None), always given `stream` (False, unless the caller
+        passed it); `timeout` bounds the wait (`TotalTimeoutError`).
         """
+        kwargs.setdefault("stream", False)
         kwargs = _checked_kwargs(cls, cls.create_completion, messages, kwargs)
         deadline = _seconds(timeout)
 
@@ -209,13 +269,9 @@ class AbstractProvider(BaseProvider):
 
     @classmethod
     def get_async_create_function(cls) -> Callable[..., Any]:
-        return cls.async_create_function
-
-    @classmethod
-    def async_create_function(cls, *args: Any, **kwargs: Any) -> Any:
-        """The async entry point: a coroutine of the answer text here; an async iterator of
-        chunks for `AsyncGeneratorProvider`."""
-        return cls.create_async(*args, **kwargs)
+        """`create_async` (a coroutine of the answer text); `create_async_generator` (an async
+        iterator of chunks) on `AsyncGeneratorProvider` — the methods themselves, as in g4f."""
+        return cls.create_async
 
     @classmethod
     def _create_signature_source(cls) -> Callable[..., Any]:
@@ -247,17 +303,20 @@ class AbstractProvider(BaseProvider):
 
 
 class AsyncProvider(AbstractProvider):
-    """A provider written as a coroutine `create_async` returning the whole answer."""
+    """A provider written as a coroutine `create_async` returning the whole answer. The
+    `create_async` a subclass writes checks its arguments and honours `timeout` (`_guard`)."""
+
+    _guarded_method = "create_async"
 
     @classmethod
     def create_completion(
         cls, model: str, messages: Messages, stream: bool = False, **kwargs: Any
     ) -> CreateResult:
-        """Run `create_async` on the bridge loop; yield its answer as one chunk."""
+        """Run `create_async` for a sync caller; yield its answer as one chunk."""
         _checked_kwargs(cls, cls.create_async, messages, kwargs)  # fail now, not when iterated
 
         def answer() -> Iterator[str]:
-            yield run_sync(cls.async_create_function(model, messages, **kwargs))
+            yield run_sync(cls.create_async(model, messages, **kwargs))
 
         return answer()
 
@@ -268,33 +327,17 @@ class AsyncProvider(AbstractProvider):
         raise NotImplementedError
 
     @classmethod
-    def async_create_function(
-        cls, model: str, messages: Messages, timeout: float | None = None, **kwargs: Any
-    ) -> Coroutine[Any, Any, str]:
-        if timeout is not None:
-            kwargs["timeout"] = timeout
-        kwargs = _checked_kwargs(cls, cls.create_async, messages, kwargs)
-        deadline = _seconds(timeout)
-        return cls._bounded(cls.create_async(model, messages, **kwargs), deadline)
-
-    @classmethod
-    async def _bounded(cls, coro: Coroutine[Any, Any, str], deadline: float | None) -> str:
-        try:
-            return await asyncio.wait_for(coro, deadline)
-        except TimeoutError as exc:
-            if isinstance(exc, LLMRelayError) or deadline is None:
-                raise
-            raise _timeout_error(cls, deadline) from exc
-
-    @classmethod
     def _create_signature_source(cls) -> Callable[..., Any]:
         return cls.create_async
 
 
 class AsyncGeneratorProvider(AbstractProvider):
-    """A provider written as an async generator `create_async_generator` of chunks."""
+    """A provider written as an async generator `create_async_generator` of chunks. The
+    `create_async_generator` a subclass writes checks its arguments before any I/O and is
+    bounded by `timeout` (`TotalTimeoutError`), see `_guard`."""
 
     supports_stream = True
+    _guarded_method = "create_async_generator"
 
     @classmethod
     def create_completion(
@@ -306,7 +349,7 @@ class AsyncGeneratorProvider(AbstractProvider):
         **kwargs: Any,
     ) -> CreateResult:
         """Iterate `create_async_generator` from sync code (works inside a running loop too)."""
-        agen = cls.async_create_function(model, messages, stream=stream, timeout=timeout, **kwargs)
+        agen = cls.create_async_generator(model, messages, stream=stream, timeout=timeout, **kwargs)
         return to_sync_generator(agen, name=cls.__name__)
 
     @classmethod
@@ -326,7 +369,8 @@ class AsyncGeneratorProvider(AbstractProvider):
             return await super().create_async(
                 model, messages, timeout=timeout, loop=loop, executor=executor, **kwargs
             )
-        agen = cls.async_create_function(model, messages, timeout=timeout, **kwargs)
+        kwargs.setdefault("stream", False)
+        agen = cls.create_async_generator(model, messages, timeout=timeout, **kwargs)
         return await _on_loop(collect_text(agen), loop)
 
     @staticmethod
@@ -336,17 +380,8 @@ class AsyncGeneratorProvider(AbstractProvider):
         raise NotImplementedError
 
     @classmethod
-    def async_create_function(
-        cls, model: str, messages: Messages, timeout: float | None = None, **kwargs: Any
-    ) -> AsyncResult:
-        """Validated `create_async_generator`, bounded by `timeout` (`TotalTimeoutError`)."""
-        if timeout is not None:
-            kwargs["timeout"] = timeout
-        # The function that really takes the parameters: for an authed provider, create_authed.
-        kwargs = _checked_kwargs(cls, cls._create_signature_source(), messages, kwargs)
-        deadline = _seconds(timeout)
-        agen = cls.create_async_generator(model, messages, **kwargs)
-        return agen if deadline is None else with_timeout(agen, deadline, name=cls.__name__)
+    def get_async_create_function(cls) -> Callable[..., AsyncResult]:
+        return cls.create_async_generator
 
     @classmethod
     def _create_signature_source(cls) -> Callable[..., Any]:
@@ -524,9 +559,13 @@ class AsyncAuthedProvider(AsyncGeneratorProvider, AuthFileMixin):
             yield chunk
 
     @classmethod
-    async def create_async_generator(
-        cls, model: str, messages: Messages, **kwargs: Any
-    ) -> AsyncResult:
+    def create_async_generator(cls, model: str, messages: Messages, **kwargs: Any) -> AsyncResult:
+        return cls._authed_chunks(model, messages, **kwargs)
+
+    @classmethod
+    async def _authed_chunks(cls, model: str, messages: Messages, **kwargs: Any) -> AsyncResult:
+        """`create_authed` with the cached credentials, authenticating first when needed
+        (`kwargs` already checked against `create_authed`)."""
         auth_result = cls.get_auth_result()
         if auth_result is not None:
             delivered = False
