@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 # Public name → module that defines it ("" when the name is a module itself).
 _LAZY = {
     "ChatCompletion": ".chat_completion",
+    "get_model_and_provider": ".chat_completion",
     "Client": ".client",
     "AsyncClient": ".client",
     "models": "",
@@ -28,7 +29,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from . import Provider, errors, models, providers, typing
-    from .chat_completion import ChatCompletion
+    from .chat_completion import ChatCompletion, get_model_and_provider
     from .client import AsyncClient, Client
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "Provider",
     "__version__",
     "errors",
+    "get_model_and_provider",
     "models",
     "providers",
     "typing",

@@ -8,6 +8,7 @@ async for chunk in ChatCompletion.create_async(..., stream=True): ...
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Coroutine
 from typing import Any
 
@@ -20,19 +21,18 @@ from .errors import (
 from .providers.asyncio import to_async_iterator
 from .providers.registry import provider_by_name
 from .providers.response import collect_text, concat_chunks
+from .providers.routing import auto
 from .providers.types import BaseProvider, BaseRetryProvider, ProviderType
 from .typing import AsyncResult, CreateResult, Messages
 
-__all__ = ["ChatCompletion"]
+__all__ = ["ChatCompletion", "get_model_and_provider"]
+
+log = logging.getLogger("llmrelay.routing")
 
 
 def _resolve_provider(provider: ProviderType | str | None, model: Any) -> ProviderType:
-    if provider is None:
-        provider = getattr(model, "best_provider", None)  # a g4f-style `Model` object
-    if provider is None:
-        raise ProviderNotFoundError(
-            f"no provider given for model {_model_name(model)!r}: pass provider=…"
-        )
+    if provider is None:  # a g4f-style `Model` object, or a name routed as the clients do
+        provider = getattr(model, "best_provider", None) or auto
     if isinstance(provider, str):
         return provider_by_name(provider)
     if isinstance(provider, BaseRetryProvider) or (
@@ -77,6 +77,27 @@ def _prepare(
     if image is not None:  # g4f's older single-image parameters
         kwargs["media"] = [*kwargs.get("media", []), (image, image_name)]
     return _model_name(model), chosen, stream and bool(chosen.supports_stream)
+
+
+def get_model_and_provider(
+    model: Any,
+    provider: ProviderType | str | None,
+    stream: bool,
+    ignore_working: bool = False,
+    ignore_stream: bool = False,
+    logging: bool = True,
+    has_images: bool = False,
+) -> tuple[str, ProviderType]:
+    """g4f's helper: the model name and the provider a call would use (a name or a `Model`;
+    no provider routes the name; `has_images` with neither picks `models.default_vision`)."""
+    if has_images and provider is None and not model:
+        from .models import default_vision
+
+        model = default_vision
+    name, chosen, _ = _prepare(model, provider, stream, ignore_working, ignore_stream, {})
+    if logging:
+        log.debug("model %r: provider %s", name, getattr(chosen, "__name__", chosen))
+    return name, chosen
 
 
 class ChatCompletion:

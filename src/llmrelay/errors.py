@@ -120,6 +120,8 @@ class LLMRelayError(Exception):
     """Root of every llmrelay error; carries what is known about the failed call."""
 
     default_message = "LLM provider error"
+    #: The HTTP status this error means when no server gave one (the caller's own mistakes).
+    default_status: int | None = None
 
     def __init__(
         self,
@@ -132,25 +134,32 @@ class LLMRelayError(Exception):
         secrets: Sequence[str | None] = (),
     ) -> None:
         self.message = redact(message or self.default_message, secrets)
-        self.status_code = status_code
+        self._given_status = status_code
+        self.status_code = status_code if status_code is not None else self.default_status
         self.provider = provider
         self.retry_after = retry_after
         self.body = _redact_value(body, secrets)
         super().__init__(self.message)
 
     def __str__(self) -> str:
-        where = f"{self.provider}: " if self.provider else ""
-        status = f"[{self.status_code}] " if self.status_code is not None else ""
+        # The provider leads the text once: messages that already name it are not prefixed.
+        where = f"{self.provider}: " if self.provider and not self._names_provider() else ""
+        status = f"[{self._given_status}] " if self._given_status is not None else ""
         return f"{where}{status}{self.message}"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
+
+    def _names_provider(self) -> bool:
+        head = self.message[: len(self.provider or "") + 1]
+        return bool(self.provider) and head.rstrip(" :") == self.provider
 
 
 class InvalidRequestError(LLMRelayError, ValueError):
     """The request is wrong as given: nothing was sent."""
 
     default_message = "invalid request"
+    default_status = 400
 
 
 class InvalidMessagesError(InvalidRequestError):
@@ -163,12 +172,14 @@ class UnsupportedParameterError(InvalidRequestError):
 
 class ModelNotFoundError(InvalidRequestError):
     default_message = "model not found"
+    default_status = 404
 
 
 class ProviderNotFoundError(InvalidRequestError, AttributeError):
     """No provider by that name (an AttributeError too, so `hasattr(Provider, name)` works)."""
 
     default_message = "provider not found"
+    default_status = 404
 
 
 class MissingRequirementsError(LLMRelayError, ImportError):
@@ -185,6 +196,7 @@ class StreamNotSupportedError(LLMRelayError):
 
 class MissingAuthError(LLMRelayError):
     default_message = "authentication required"
+    default_status = 401
 
 
 class PaymentRequiredError(LLMRelayError):
@@ -247,7 +259,11 @@ class ProxyError(APIConnectionError):
 
 
 class RetryProviderError(LLMRelayError):
-    """Every provider failed; `exceptions` maps each provider's name to its error."""
+    """Every provider failed; `exceptions` maps each provider's name to its error.
+
+    `status_code` tells the caller what to do about all of them: their common status (429
+    with the smallest `retry_after` when every provider was rate limited, 401 when every one
+    refused the credentials, 504 when every one timed out), else 502."""
 
     default_message = "all providers failed"
 
@@ -259,7 +275,26 @@ class RetryProviderError(LLMRelayError):
             message = "all providers failed:\n" + "\n".join(
                 f"  {name}: {type(exc).__name__}: {exc}" for name, exc in self.exceptions.items()
             )
-        super().__init__(message)
+        status, retry_after = _common_outcome(list(self.exceptions.values()))
+        super().__init__(message, retry_after=retry_after)
+        self.status_code = status
+
+
+def _common_outcome(errors: list[BaseException]) -> tuple[int | None, float | None]:
+    """The status (and wait) that sums up several providers' failures."""
+    if not errors:
+        return None, None
+    statuses = {getattr(e, "status_code", None) for e in errors}
+    if all(isinstance(e, RateLimitError) for e in errors) or statuses == {429}:
+        waits = [w for e in errors if (w := getattr(e, "retry_after", None)) is not None]
+        return 429, min(waits, default=None)
+    if all(isinstance(e, MissingAuthError) for e in errors) or statuses <= {401, 403}:
+        return 401, None
+    if all(isinstance(e, builtins.TimeoutError) for e in errors):
+        return 504, None
+    if len(statuses) == 1 and None not in statuses:
+        return statuses.pop(), None
+    return 502, None
 
 
 class RetryNoProviderError(RetryProviderError):

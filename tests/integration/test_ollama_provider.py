@@ -20,7 +20,7 @@ from llmrelay.errors import (
     UnsupportedParameterError,
 )
 from llmrelay.Provider.ollama_native import OllamaNative
-from llmrelay.providers.registry import is_available
+from llmrelay.providers.discovery import is_available
 from llmrelay.providers.response import FinishReason, Reasoning, ToolCalls, Usage
 from support.fake_ollama import FakeOllama, Lines
 from support.fake_openai import CutStream, Reply, Status, StreamThenError, ToolCall

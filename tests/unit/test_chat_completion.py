@@ -10,6 +10,7 @@ import pytest
 
 import llmrelay
 from llmrelay.errors import (
+    MissingAuthError,
     ProviderNotFoundError,
     ProviderNotWorkingError,
     StreamNotSupportedError,
@@ -55,8 +56,12 @@ def test_unknown_provider_name_is_a_clear_error() -> None:
     assert not hasattr(llmrelay.Provider, "Nope")
 
 
-def test_missing_provider_is_a_clear_error() -> None:
-    with pytest.raises(ProviderNotFoundError, match="no provider given for model 'gpt-4o'"):
+def test_a_model_name_without_a_configured_provider_says_what_to_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for variable in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "OPENROUTER_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    with pytest.raises(MissingAuthError, match="model 'gpt-4o': set one of OPENAI_API_KEY"):
         llmrelay.ChatCompletion.create("gpt-4o", MESSAGES)
 
 

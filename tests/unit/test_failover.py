@@ -9,11 +9,19 @@ from typing import Any
 import pytest
 
 from llmrelay.errors import (
+    IdleTimeoutError,
     InvalidMessagesError,
+    InvalidRequestError,
+    LLMRelayError,
+    MissingAuthError,
+    ModelNotFoundError,
     RateLimitError,
     ResponseError,
+    ResponseStatusError,
     RetryNoProviderError,
     RetryProviderError,
+    TotalTimeoutError,
+    UnsupportedParameterError,
 )
 from llmrelay.providers.base_provider import AsyncGeneratorProvider
 from llmrelay.providers.response import FinishReason, ProviderInfo, Usage, concat_chunks
@@ -21,6 +29,7 @@ from llmrelay.providers.retry_provider import IterListProvider, RetryProvider
 from support.story_providers import StreamStory
 
 MESSAGES = [{"role": "user", "content": "hi"}]
+HANG = object()  # a step that never ends
 
 
 def scripted(name: str, *steps: Any) -> type[AsyncGeneratorProvider]:
@@ -39,6 +48,9 @@ def scripted(name: str, *steps: Any) -> type[AsyncGeneratorProvider]:
                 await asyncio.sleep(0)
                 if isinstance(step, BaseException):
                     raise step
+                if step is HANG:
+                    await asyncio.sleep(30)
+                    continue
                 yield step
 
     Scripted.__name__ = name
@@ -93,8 +105,93 @@ async def test_a_provider_that_yields_nothing_counts_as_failed() -> None:
     second = scripted("Second", "real")
     chunks = await collect(IterListProvider([empty, second], shuffle=False))
     assert concat_chunks(chunks) == "real"
-    with pytest.raises(RetryProviderError, match="Empty returned an empty answer"):
+    with pytest.raises(ResponseError, match="Empty returned an empty answer"):
         await collect(IterListProvider([empty], shuffle=False))
+
+
+async def test_none_and_empty_chunks_before_the_first_do_not_count_as_an_answer() -> None:
+    blank = scripted("Blank", None, "", Usage(prompt_tokens=1))
+    second = scripted("Second", "real")
+    chunks = await collect(IterListProvider([blank, second], shuffle=False))
+    assert concat_chunks(chunks) == "real"
+    assert chunks[0] == ProviderInfo(name="Second", label=None, url=None, model="")
+
+
+async def test_one_provider_raises_its_own_exception() -> None:
+    with pytest.raises(RateLimitError, match="slow") as info:
+        await collect(IterListProvider([scripted("A", RateLimitError("slow", retry_after=2))]))
+    assert info.value.retry_after == 2
+
+
+class Strict(AsyncGeneratorProvider):
+    working = True
+
+    @classmethod
+    async def create_async_generator(  # type: ignore[override]
+        cls, model: str, messages: Any, temperature: float | None = None
+    ) -> AsyncIterator[str]:
+        yield "strict"
+
+
+async def test_the_callers_mistakes_are_raised_at_once_with_their_status() -> None:
+    second = scripted("Second", "answer")
+    with pytest.raises(UnsupportedParameterError) as info:
+        await collect_with_params(IterListProvider([Strict, second], shuffle=False),
+                                  temprature=1)  # fmt: skip
+    assert info.value.status_code == 400
+    assert second.calls == 0
+    bad = scripted("Bad", InvalidRequestError("tools[0]: missing 'function'"))
+    with pytest.raises(InvalidRequestError, match="tools") as raised:
+        await collect(IterListProvider([bad, second], shuffle=False))
+    assert raised.value.status_code == 400
+    assert not isinstance(raised.value, RetryProviderError)
+    assert second.calls == 0
+    with pytest.raises(InvalidRequestError, match="timeout must be a positive"):
+        await collect_with_params(IterListProvider([second]), timeout=-1)
+    assert second.calls == 0
+
+
+async def test_a_model_one_provider_lacks_still_fails_over() -> None:
+    missing = scripted("Missing", ModelNotFoundError("model 'x' not found"))
+    second = scripted("Second", "answer")
+    assert concat_chunks(await collect(IterListProvider([missing, second], False))) == "answer"
+
+
+@pytest.mark.parametrize(
+    ("errors", "status", "retry_after"),
+    [
+        ([RateLimitError("a", status_code=429, retry_after=5),
+          RateLimitError("b", status_code=429, retry_after=2)], 429, 2),
+        ([MissingAuthError("no key"), MissingAuthError("bad key", status_code=403)], 401, None),
+        ([TotalTimeoutError("a"), IdleTimeoutError("b")], 504, None),
+        ([ResponseStatusError("a", status_code=503),
+          ResponseStatusError("b", status_code=503)], 503, None),
+        ([RateLimitError("a", status_code=429), MissingAuthError("b")], 502, None),
+    ],
+)  # fmt: skip
+async def test_when_all_fail_the_status_says_what_to_do(
+    errors: list[Exception], status: int, retry_after: float | None
+) -> None:
+    providers = [scripted(f"P{i}", error) for i, error in enumerate(errors)]
+    with pytest.raises(RetryProviderError) as info:
+        await collect(IterListProvider(providers, shuffle=False))
+    assert info.value.status_code == status
+    assert info.value.retry_after == retry_after
+
+
+async def test_timeout_bounds_the_whole_failover() -> None:
+    hanging = [scripted(f"Hang{i}", HANG) for i in range(3)]
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    with pytest.raises(LLMRelayError) as info:
+        await collect_with_params(IterListProvider(hanging, shuffle=False), timeout=0.3)
+    assert loop.time() - start < 0.6
+    assert info.value.status_code == 504 or isinstance(info.value, TotalTimeoutError)
+    assert hanging[2].calls == 0
+
+
+async def collect_with_params(provider: Any, **params: Any) -> list[Any]:
+    return [c async for c in provider.create_async_generator("", MESSAGES, **params)]
 
 
 async def test_empty_list_is_a_clear_error() -> None:

@@ -25,7 +25,7 @@ from ..providers.base_provider import (
     RaiseErrorMixin,
 )
 from ..providers.media import load_media
-from ..providers.model_lists import model_lists
+from ..providers.model_lists import LOCAL_MODELS_TTL, model_lists
 from ..transport.http import (
     DEFAULT_MAX_RETRIES,
     Request,
@@ -139,7 +139,7 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
             data = await read_json(response, request)
         cls.raise_error(data, response.status, secrets=(key,))
         models = [m["id"] for m in data.get("data", []) if isinstance(m, dict) and "id" in m]
-        model_lists.put(cache_key, models)
+        model_lists.put(cache_key, models, None if cls.needs_auth else LOCAL_MODELS_TTL)
         return models
 
     @classmethod

@@ -39,6 +39,7 @@ from ..errors import (
 from ..providers.asyncio import to_async_iterator
 from ..providers.auth_cache import cache_file
 from ..providers.base_provider import AsyncAuthedProvider, ProviderModelMixin, RaiseErrorMixin
+from ..providers.cache import BoundedCache
 from ..providers.media import load_media
 from ..providers.response import AuthResult
 from ..transport.http import (
@@ -159,7 +160,7 @@ def signed_assertion(account: ServiceAccount, now: float | None = None) -> str:
 
 
 #: (provider class, account) → the subclass whose token cache is that account's.
-_SCOPED: dict[tuple[type, str], type[VertexAI]] = {}
+_SCOPED: BoundedCache[tuple[type, str], type[VertexAI]] = BoundedCache(maxsize=32)
 
 
 class VertexAI(AsyncAuthedProvider, ProviderModelMixin, RaiseErrorMixin):
@@ -174,6 +175,8 @@ class VertexAI(AsyncAuthedProvider, ProviderModelMixin, RaiseErrorMixin):
     supports_message_history = True
     default_model = "gemini-2.5-flash"
     default_location: ClassVar[str] = "us-central1"
+    #: What configures it (a service-account key file), for routing by model name.
+    api_key_env: ClassVar[tuple[str, ...]] = ("GOOGLE_APPLICATION_CREDENTIALS",)
     #: Set on the per-account subclasses `_for_account` makes: names the token cache file.
     _account_key: ClassVar[str | None] = None
 
@@ -190,7 +193,7 @@ class VertexAI(AsyncAuthedProvider, ProviderModelMixin, RaiseErrorMixin):
         if scoped is None:
             attrs = {"_account_key": account.cache_key, "__module__": cls.__module__,
                      "__qualname__": cls.__qualname__, "__doc__": cls.__doc__}  # fmt: skip
-            scoped = _SCOPED[key] = type(cls.__name__, (cls,), attrs)
+            scoped = _SCOPED.put(key, type(cls.__name__, (cls,), attrs))
         return scoped
 
     @classmethod

@@ -5,10 +5,11 @@
     print(completion.choices[0].message.content)
 
 Which provider answers: `provider=` (a class, a failover provider or a name), else the
-client's default provider, else — with `base_url` — that OpenAI-compatible endpoint, else the
-providers `llmrelay.models` lists for the model that are configured, tried in order with
-failover. The client's `api_key` goes only to an explicitly chosen provider or `base_url`,
-never to providers picked from the model list (each of those reads its own key variable).
+client's default provider, else — with `base_url` — that OpenAI-compatible endpoint, else —
+with only `api_key` — OpenAI (as the OpenAI SDK), else the model name routes
+(`providers.routing`: configured providers for the model, local servers listing it, the local
+model when nothing is configured), with failover. The client's `api_key` goes only to the
+provider it was given for, never to providers picked by model name.
 
 `Client` is `AsyncClient` run through the sync bridge: one implementation.
 """
@@ -23,9 +24,9 @@ from typing import Any
 from ..errors import InvalidRequestError, ProviderNotFoundError
 from ..providers.asyncio import run_sync, to_async_iterator, to_sync_generator
 from ..providers.messages import validate_messages
-from ..providers.registry import provider_by_name, providers_for_model
+from ..providers.registry import provider_by_name
 from ..providers.response import ImageResponse, JsonConversation, ResponseType
-from ..providers.retry_provider import IterListProvider
+from ..providers.routing import auto
 from ..providers.types import BaseProvider, BaseRetryProvider, ProviderType
 from .assemble import Answer, assemble_chunks
 from .types import ChatCompletion, ChatCompletionChunk, Image, ImagesResponse, Model, ModelList
@@ -36,10 +37,15 @@ _UNSET: Any = object()
 
 
 @functools.lru_cache(maxsize=256)
-def _takes_conversation(provider: ProviderType) -> bool:
-    """Whether the provider keeps conversations itself (declares a `conversation` parameter)."""
+def _declares_conversation(provider: type[BaseProvider]) -> bool:
     get_parameters = getattr(provider, "get_parameters", None)
     return get_parameters is not None and "conversation" in get_parameters()
+
+
+def _takes_conversation(provider: ProviderType) -> bool:
+    """Whether the provider keeps conversations itself (declares a `conversation` parameter).
+    Cached for provider classes only: a failover provider made per call is not kept alive."""
+    return isinstance(provider, type) and _declares_conversation(provider)
 
 
 def _history(conversation: Any) -> list[dict[str, Any]]:
@@ -75,21 +81,26 @@ class _Settings:
         self.max_retries = max_retries
         self.provider = provider
 
-    async def choose(
-        self, model: str, provider: ProviderType | str | None
-    ) -> tuple[ProviderType, dict[str, Any]]:
-        """The provider for this call and the client-level arguments it may receive."""
+    def choose(self, provider: ProviderType | str | None) -> tuple[ProviderType, dict[str, Any]]:
+        """The provider for this call and the client-level arguments it receives.
+
+        As the OpenAI SDK: a client given `base_url` talks to that endpoint, one given only
+        `api_key` talks to OpenAI with it; otherwise the model name routes (`routing.auto`).
+        The client's key and base URL go only to the provider they were given for."""
         chosen = provider if provider is not None else self.provider
-        extra: dict[str, Any] = {}
-        if chosen is None and self.base_url is None:
-            return IterListProvider(await providers_for_model(model), shuffle=False), extra
         if chosen is None:
-            chosen = provider_by_name("OpenaiTemplate")
+            if self.base_url is not None:
+                chosen = "OpenaiTemplate"
+            elif self.api_key is not None:
+                chosen = "OpenAI"
+            else:
+                return auto, {}
         if isinstance(chosen, str):
             chosen = provider_by_name(chosen)
         if not (isinstance(chosen, BaseRetryProvider) or
                 (isinstance(chosen, type) and issubclass(chosen, BaseProvider))):  # fmt: skip
             raise ProviderNotFoundError(f"not a provider: {chosen!r}")
+        extra: dict[str, Any] = {}
         if self.api_key is not None:
             extra["api_key"] = self.api_key
         if self.base_url is not None:
@@ -170,7 +181,7 @@ class _Call:
 
     async def _start(self) -> tuple[AsyncGenerator[str | ResponseType, None], Answer]:
         settings = self.settings
-        chosen, extra = await settings.choose(self.model, self.provider)
+        chosen, extra = settings.choose(self.provider)
         for name, value in (("proxy", settings.proxy), ("timeout", settings.timeout),
                             ("max_retries", settings.max_retries)):  # fmt: skip
             if value is not None:
@@ -241,7 +252,7 @@ class _AsyncImages:
             raise InvalidRequestError("generate() needs a non-empty prompt")
         if response_format not in ("url", "b64_json"):
             raise InvalidRequestError("response_format must be 'url' or 'b64_json'")
-        chosen, extra = await self._settings.choose(model, provider)
+        chosen, extra = self._settings.choose(provider)
         create = chosen.get_async_create_function()
         result = create(model, [{"role": "user", "content": prompt}], prompt=prompt, **extra,
                         **params)  # fmt: skip
@@ -272,9 +283,9 @@ class _AsyncModels:
         from .. import models
 
         settings = self._settings
-        if provider is None and settings.provider is None and settings.base_url is None:
+        if provider is None and settings.choose(None)[0] is auto:
             return ModelList([Model(m.name, owned_by=m.base_provider) for m in models.MODELS])
-        chosen, extra = await settings.choose("", provider)
+        chosen, extra = settings.choose(provider)
         fetch = getattr(chosen, "get_models_async", None)
         names = await fetch(**extra) if fetch else chosen.get_models()  # type: ignore[union-attr]
         owner = getattr(chosen, "__name__", "")

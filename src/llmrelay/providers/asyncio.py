@@ -42,7 +42,7 @@ from collections.abc import (
 )
 from typing import Any, TypeVar
 
-from ..errors import LLMRelayError, TotalTimeoutError
+from ..errors import InvalidRequestError, LLMRelayError, TotalTimeoutError
 
 T = TypeVar("T")
 
@@ -51,6 +51,7 @@ __all__ = [
     "propagate_context_var",
     "run_in_executor",
     "run_sync",
+    "timeout_seconds",
     "to_async_iterator",
     "to_sync_generator",
     "with_timeout",
@@ -364,6 +365,17 @@ def to_sync_generator(
                     loop.run_until_complete(task)
             else:  # collected in another thread: cancelled when its own thread next runs it
                 loop.call_soon_threadsafe(cancel)
+
+
+def timeout_seconds(timeout: Any) -> float | None:
+    """The deadline of a `timeout` argument: seconds, or an object's `total` (such as
+    `transport.http.Timeouts`, which also sets connect and idle limits)."""
+    total = getattr(timeout, "total", timeout)
+    if total is None:
+        return None
+    if isinstance(total, bool) or not isinstance(total, int | float) or total <= 0:
+        raise InvalidRequestError(f"timeout must be a positive number of seconds: {timeout!r}")
+    return float(total)
 
 
 async def with_timeout(

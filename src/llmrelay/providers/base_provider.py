@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, ClassVar, NoReturn, TypeVar, cast
 
 from ..errors import (
-    InvalidRequestError,
     LLMRelayError,
     MissingAuthError,
     ModelNotFoundError,
@@ -37,7 +36,14 @@ from ..errors import (
     error_from_body,
 )
 from ..typing import AsyncResult, CreateResult, Messages
-from .asyncio import run_in_executor, run_sync, to_async_iterator, to_sync_generator, with_timeout
+from .asyncio import (
+    run_in_executor,
+    run_sync,
+    timeout_seconds,
+    to_async_iterator,
+    to_sync_generator,
+    with_timeout,
+)
 from .auth_cache import cache_file, read_json, write_json_atomic
 from .messages import validate_messages
 from .response import AuthResult, collect_text, concat_chunks
@@ -147,17 +153,6 @@ async def _on_loop(coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
 
 
-def _seconds(timeout: Any) -> float | None:
-    """The deadline of a `timeout` argument: seconds, or an object's `total` (such as
-    `transport.http.Timeouts`, which also sets connect and idle limits)."""
-    total = getattr(timeout, "total", timeout)
-    if total is None:
-        return None
-    if isinstance(total, bool) or not isinstance(total, int | float) or total <= 0:
-        raise InvalidRequestError(f"timeout must be a positive number of seconds: {timeout!r}")
-    return float(total)
-
-
 def _timeout_error(provider: type[BaseProvider], timeout: float) -> TotalTimeoutError:
     return TotalTimeoutError(f"no complete answer within {timeout} s", provider=provider.__name__)
 
@@ -184,7 +179,7 @@ def _guard(provider: type[AbstractProvider], name: str) -> None:
             kwargs["timeout"] = timeout
         # The function that really takes the parameters: for an authed provider, create_authed.
         kwargs = _checked_kwargs(cls, cls._create_signature_source(), messages, kwargs)
-        deadline = _seconds(timeout)
+        deadline = timeout_seconds(timeout)
         result = func(cls, model, messages, *args, **kwargs) if takes_cls else (
             func(model, messages, *args, **kwargs))  # fmt: skip
         return result if deadline is None else bounded(cls, result, deadline)
@@ -250,7 +245,7 @@ class AbstractProvider(BaseProvider):
         """
         kwargs.setdefault("stream", False)
         kwargs = _checked_kwargs(cls, cls.create_completion, messages, kwargs)
-        deadline = _seconds(timeout)
+        deadline = timeout_seconds(timeout)
 
         def create() -> str:
             return concat_chunks(cls.create_completion(model, messages, **kwargs))

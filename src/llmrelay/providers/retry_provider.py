@@ -3,28 +3,53 @@
 A failover provider tries its providers in turn (shuffled per call if `shuffle`). A provider
 that fails — raises, or ends without producing anything — before its first chunk reached the
 caller is recorded and the next one is tried; once a chunk was delivered, an error is raised
-as it is (a second provider would repeat text the caller already has). When every provider
-fails, one `RetryProviderError` lists each provider's exception. The provider that answered
-is announced by a `ProviderInfo` chunk just before its first chunk, and is `last_provider`
-for the current request (context-local, like `last_model`).
+as it is (a second provider would repeat text the caller already has).
+
+* The caller's own mistakes (invalid messages or parameters, an unsupported parameter, a bad
+  timeout) are raised at once, as themselves: every provider would refuse them.
+* `timeout` bounds the whole call: each provider gets what is left of it.
+* When every provider fails: with one failure, that exception itself (as g4f); else one
+  `RetryProviderError` listing each, whose `status_code` sums them up (all rate limited → 429
+  with the smallest `retry_after`; all refused credentials → 401; see `errors`).
+
+The provider that answered is announced by a `ProviderInfo` chunk just before its first chunk,
+and is `last_provider` for the current request (context-local, like `last_model`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import logging
 import random
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing
 from typing import Any
 
-from ..errors import InvalidMessagesError, ResponseError, RetryNoProviderError, RetryProviderError
+from ..errors import (
+    InvalidRequestError,
+    ModelNotFoundError,
+    ProviderNotFoundError,
+    ResponseError,
+    RetryNoProviderError,
+    RetryProviderError,
+    TotalTimeoutError,
+)
 from ..typing import AsyncResult, CreateResult, Messages
-from .asyncio import propagate_context_var, to_async_iterator, to_sync_generator
+from .asyncio import (
+    propagate_context_var,
+    timeout_seconds,
+    to_async_iterator,
+    to_sync_generator,
+    with_timeout,
+)
 from .messages import validate_messages
 from .response import FinishReason, ProviderInfo, ResponseType, Usage
 from .types import BaseProvider, BaseRetryProvider
 
 __all__ = ["IterListProvider", "RetryProvider"]
+
+log = logging.getLogger("llmrelay.failover")
 
 _last_provider: contextvars.ContextVar[dict[BaseRetryProvider, type[BaseProvider]] | None] = (
     contextvars.ContextVar("llmrelay_last_provider", default=None)
@@ -37,6 +62,14 @@ _BOOKKEEPING = (FinishReason, Usage, ProviderInfo)
 
 def _name(provider: Any) -> str:
     return str(getattr(provider, "__name__", type(provider).__name__))
+
+
+def _callers_fault(exc: BaseException) -> bool:
+    """An error every provider would raise alike: the request itself is wrong. (A model or
+    provider one of them does not know is not: the next may know it.)"""
+    return isinstance(exc, InvalidRequestError) and not isinstance(
+        exc, ModelNotFoundError | ProviderNotFoundError
+    )
 
 
 class IterListProvider(BaseRetryProvider):
@@ -67,6 +100,10 @@ class IterListProvider(BaseRetryProvider):
             random.sample(self.providers, len(self.providers)) if self.shuffle else self.providers
         )
 
+    async def _candidates(self, model: str, kwargs: dict[str, Any]) -> list[type[BaseProvider]]:
+        """The providers to try for this call, in order."""
+        return self._attempts()
+
     def get_create_function(self) -> Callable[..., CreateResult]:  # type: ignore[override]
         return self.create_completion
 
@@ -83,12 +120,36 @@ class IterListProvider(BaseRetryProvider):
             name=self.__name__,
         )
 
-    async def create_async_generator(
+    def create_async_generator(
         self, model: str, messages: Messages, stream: bool = True, **kwargs: Any
     ) -> AsyncIterator[str | ResponseType]:
+        """Failover over the providers, bounded as a whole by `timeout` (checked here, before
+        any I/O, as the messages are)."""
         validate_messages(messages)
+        total = timeout_seconds(kwargs.get("timeout"))
+        chunks = self._failover(model, messages, stream, kwargs, total)
+        return chunks if total is None else with_timeout(chunks, total, name=self.__name__)
+
+    async def _failover(
+        self,
+        model: str,
+        messages: Messages,
+        stream: bool,
+        kwargs: dict[str, Any],
+        total: float | None,
+    ) -> AsyncIterator[str | ResponseType]:
+        loop = asyncio.get_running_loop()
+        deadline = None if total is None else loop.time() + total
         exceptions: dict[str, BaseException] = {}
-        for attempt, provider in enumerate(self._attempts(), 1):
+        for attempt, provider in enumerate(await self._candidates(model, kwargs), 1):
+            if deadline is not None:
+                left = deadline - loop.time()
+                if left <= 0:
+                    exceptions[_name(provider)] = TotalTimeoutError(
+                        f"not tried: the {total} s timeout had passed", provider=_name(provider)
+                    )
+                    break
+                kwargs = {**kwargs, "timeout": _left(kwargs["timeout"], left)}
             failures: dict[str, BaseException] = {}
             async for chunk in self._try(provider, model, messages, stream, kwargs, failures):
                 yield chunk
@@ -96,6 +157,8 @@ class IterListProvider(BaseRetryProvider):
                 return
             for name, exc in failures.items():
                 exceptions[f"{name} (try {attempt})" if name in exceptions else name] = exc
+        if len(exceptions) == 1:
+            raise next(iter(exceptions.values()))
         raise RetryProviderError(exceptions=exceptions)
 
     async def _try(
@@ -117,27 +180,41 @@ class IterListProvider(BaseRetryProvider):
             result = create(model, messages, **stream_kwargs, **kwargs)
             async with aclosing(to_async_iterator(result)) as agen:
                 async for chunk in agen:
-                    if not delivered and isinstance(chunk, _BOOKKEEPING):
-                        held.append(chunk)
-                        continue
                     if not delivered:
+                        if chunk is None or chunk == "":
+                            continue
+                        if isinstance(chunk, _BOOKKEEPING):
+                            held.append(chunk)
+                            continue
                         delivered = True
                         self.last_provider = provider
                         used = getattr(provider, "last_model", None) or model
+                        log.debug("%s: answering with %s (model %r)", self.__name__, name, used)
                         yield ProviderInfo(
                             name=name, label=provider.label, url=provider.url, model=used
                         )
                         for early in held:
                             yield early
+                    elif chunk is None:
+                        continue
                     yield chunk
             if not delivered:
                 raise ResponseError(f"{name} returned an empty answer", provider=name)
-        except InvalidMessagesError:
-            raise  # the caller's input: every provider would refuse it
         except Exception as exc:
-            if delivered:
+            if delivered or _callers_fault(exc):
                 raise
+            log.debug("%s: %s failed before answering, trying the next: %s: %s",
+                      self.__name__, name, type(exc).__name__, exc)  # fmt: skip
             exceptions[name] = exc
+
+
+def _left(timeout: Any, seconds: float) -> Any:
+    """`timeout` (seconds or a `Timeouts`) with its total cut to `seconds`."""
+    if hasattr(timeout, "total"):
+        import dataclasses
+
+        return dataclasses.replace(timeout, total=min(timeout.total, seconds))
+    return min(float(timeout), seconds)
 
 
 class RetryProvider(IterListProvider):
