@@ -25,10 +25,11 @@ _LAZY = {
     "errors": "",
     "typing": "",
     "providers": "",
+    "requests": "",
 }
 
 if TYPE_CHECKING:
-    from . import Provider, errors, models, providers, typing
+    from . import Provider, errors, models, providers, requests, typing
     from .chat_completion import ChatCompletion, get_model_and_provider
     from .client import AsyncClient, Client
 
@@ -42,6 +43,7 @@ __all__ = [
     "get_model_and_provider",
     "models",
     "providers",
+    "requests",
     "typing",
 ]
 

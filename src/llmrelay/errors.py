@@ -23,8 +23,14 @@ The tree::
     │   ├── ConnectTimeoutError, IdleTimeoutError, TotalTimeoutError
     ├── APIConnectionError (ConnectionError)
     │   └── ProxyError                      the proxy refused us (bad credentials, 407, …)
-    └── RetryProviderError                  every provider of a failover list failed
-        └── RetryNoProviderError            the list was empty
+    ├── RetryProviderError                  every provider of a failover list failed
+    │   └── RetryNoProviderError            the list was empty
+    ├── NestAsyncioError, VersionNotFoundError   g4f's names; never raised here
+
+g4f's other names are here too, for scripts that catch them: `AuthenticationRequiredError`
+and `MissingAccessToken` are `MissingAuthError`; `ModelNotAllowedError` and
+`ModelNotSupportedError` are `ModelNotFoundError`; `MissingAiohttpSocksError` is the
+`MissingRequirementsError` for SOCKS proxies; `NoMediaResponseError` is a `ResponseError`.
 
 `error_for_status` is the status table; `error_from_body` reads the error shapes of OpenAI,
 Anthropic, Gemini and plain strings and feeds the table. `RaiseErrorMixin.raise_error` and the
@@ -46,6 +52,7 @@ from typing import Any
 
 __all__ = [
     "APIConnectionError",
+    "AuthenticationRequiredError",
     "BadRequestError",
     "ConnectTimeoutError",
     "ContentFilterError",
@@ -54,9 +61,15 @@ __all__ = [
     "InvalidMessagesError",
     "InvalidRequestError",
     "LLMRelayError",
+    "MissingAccessToken",
+    "MissingAiohttpSocksError",
     "MissingAuthError",
     "MissingRequirementsError",
+    "ModelNotAllowedError",
     "ModelNotFoundError",
+    "ModelNotSupportedError",
+    "NestAsyncioError",
+    "NoMediaResponseError",
     "PaymentRequiredError",
     "ProviderNotFoundError",
     "ProviderNotWorkingError",
@@ -70,6 +83,7 @@ __all__ = [
     "TimeoutError",
     "TotalTimeoutError",
     "UnsupportedParameterError",
+    "VersionNotFoundError",
     "error_for_status",
     "error_from_body",
     "parse_retry_after",
@@ -299,6 +313,28 @@ def _common_outcome(errors: list[BaseException]) -> tuple[int | None, float | No
 
 class RetryNoProviderError(RetryProviderError):
     default_message = "no provider to try"
+
+
+class MissingAiohttpSocksError(MissingRequirementsError):
+    default_message = "SOCKS proxies need the 'socks' extra: pip install 'llmrelay[socks]'"
+
+
+class NoMediaResponseError(ResponseError):
+    default_message = "the provider returned no image or other media"
+
+
+class NestAsyncioError(LLMRelayError):
+    """g4f's name; never raised: sync calls work inside a running loop without nest_asyncio."""
+
+
+class VersionNotFoundError(LLMRelayError):
+    """g4f's name; never raised."""
+
+
+AuthenticationRequiredError = MissingAuthError
+MissingAccessToken = MissingAuthError
+ModelNotAllowedError = ModelNotFoundError
+ModelNotSupportedError = ModelNotFoundError
 
 
 # ---------------------------------------------------------------------------------------------

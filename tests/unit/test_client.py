@@ -16,7 +16,7 @@ from llmrelay.errors import (
     InvalidRequestError,
     MissingAuthError,
     ModelNotFoundError,
-    ProviderNotFoundError,
+    NoMediaResponseError,
 )
 from llmrelay.providers.response import concat_chunks
 from support.story_providers import AsyncStory, StreamStory, compose
@@ -218,7 +218,7 @@ def test_models_list_without_a_provider_lists_routable_models() -> None:
 
 
 def test_images_need_an_image_provider() -> None:
-    with pytest.raises(ProviderNotFoundError, match="made no image"):
+    with pytest.raises(NoMediaResponseError, match="made no image"):
         Client(provider=StreamStory).images.generate("a cat")
 
 

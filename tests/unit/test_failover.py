@@ -234,3 +234,13 @@ def test_sync_failover_and_model_resolution() -> None:
     assert info.name == "StreamStory"
     assert info.model == "story-small"
     assert failover.last_provider is StreamStory  # visible to the sync caller too
+
+
+async def test_each_failover_decision_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    first = scripted("First", RateLimitError("slow", status_code=429))
+    second = scripted("Second", "answer")
+    with caplog.at_level("DEBUG", logger="llmrelay"):
+        await collect(IterListProvider([first, second], shuffle=False))
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "First failed before answering, trying the next: RateLimitError" in text
+    assert "answering with Second" in text

@@ -34,6 +34,7 @@ from ..providers.base_provider import (
 )
 from ..providers.media import load_media
 from ..providers.model_lists import model_lists
+from ..providers.think import ThinkTags
 from ..transport.http import (
     DEFAULT_MAX_RETRIES,
     Request,
@@ -170,11 +171,14 @@ class OllamaNative(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
         api_key: str | None = None,
         api_base: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        think_tags: bool = True,
     ) -> AsyncResult:
         """Stream (or, with `stream=False`, fetch) a chat answer. `think` is the API's own:
         True/False, or a level ("low", "medium", "high") for models that take one; its text
         comes back as `Reasoning`. `keep_alive` ("5m", seconds, 0 to unload) and `options` (raw
-        Ollama options such as `{"num_ctx": 8192}`) go to the server as given."""
+        Ollama options such as `{"num_ctx": 8192}`) go to the server as given. `<think>…</think>`
+        in the text (models whose thinking the server does not separate) comes back as
+        `Reasoning` too (`think_tags=False`: as text)."""
         if web_search:
             raise UnsupportedParameterError(
                 f"{cls.__name__}: Ollama's chat API has no web search tool (Ollama's cloud "
@@ -223,19 +227,26 @@ class OllamaNative(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
                     provider=cls.__name__,
                 )
             payload["model"] = cls.resolve_model(served[0], served)
+        tags = ThinkTags() if think_tags else None
         async with open_response("POST", f"{base}/api/chat", request) as response:
             if not stream:
                 data = await read_json(response, request)
                 cls._check(data, key)
                 for chunk in parse_response(data):
-                    yield chunk
+                    for piece in tags.split(chunk) if tags is not None else (chunk,):
+                        yield piece
+                for piece in tags.flush() if tags is not None else ():
+                    yield piece
                 return
             parser = StreamParser()
             async for data in iter_ndjson(response, request):
                 cls._check(data, key)
                 for chunk in parser.feed(data):
-                    yield chunk
+                    for piece in tags.split(chunk) if tags is not None else (chunk,):
+                        yield piece
                 if parser.done:
+                    for piece in tags.flush() if tags is not None else ():
+                        yield piece
                     return
         raise IncompleteResponseError(
             "the stream ended without its final object (done: true)", provider=cls.__name__

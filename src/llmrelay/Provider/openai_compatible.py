@@ -26,6 +26,7 @@ from ..providers.base_provider import (
 )
 from ..providers.media import load_media
 from ..providers.model_lists import LOCAL_MODELS_TTL, model_lists
+from ..providers.think import ThinkTags
 from ..transport.http import (
     DEFAULT_MAX_RETRIES,
     Request,
@@ -174,8 +175,10 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
         frequency_penalty: float | None = None,
         user: str | None = None,
         web_search: bool = False,
+        think_tags: bool = True,
     ) -> AsyncResult:
-        """Stream (or, with `stream=False`, fetch) a chat completion."""
+        """Stream (or, with `stream=False`, fetch) a chat completion. `<think>…</think>` in the
+        answer comes back as `Reasoning` (`think_tags=False`: as text)."""
         if web_search and not cls.web_search_options:
             raise UnsupportedParameterError(
                 f"{cls.__name__} has no web search tool (OpenAI's search models have one: "
@@ -225,15 +228,23 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
                     f"no model given and {base}/models lists none", provider=cls.__name__
                 )
             payload["model"] = cls.resolve_model(served[0], served)
+        tags = ThinkTags() if think_tags else None
         async with open_response("POST", f"{base}/chat/completions", request) as response:
             if not stream:
                 data = await read_json(response, request)
                 cls.raise_error(data, secrets=(key,))
                 for chunk in parse_completion(data):
-                    yield chunk
-                return
-            async for chunk in cls._read_stream(response, request, key):
-                yield chunk
+                    for piece in tags.split(chunk) if tags is not None else (chunk,):
+                        yield piece
+            else:
+                async for chunk in cls._read_stream(response, request, key):
+                    if tags is None:
+                        yield chunk
+                    else:
+                        for piece in tags.split(chunk):
+                            yield piece
+        for piece in tags.flush() if tags is not None else ():
+            yield piece
 
     @classmethod
     async def _read_stream(cls, response: Any, request: Request, key: str | None) -> AsyncResult:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from typing import Any
 
-from ..providers.asyncio import to_async_iterator
 from ..providers.response import (
     FinishReason,
     JsonConversation,
@@ -61,7 +60,14 @@ class Answer:
     """Everything a stream said, gathered for a `ChatCompletion` (and for client-side
     conversation history)."""
 
-    def __init__(self, model: str, provider: Any = None, *, stream: bool = True) -> None:
+    def __init__(
+        self,
+        model: str,
+        provider: Any = None,
+        *,
+        stream: bool = True,
+        max_tokens: int | None = None,
+    ) -> None:
         self.id = f"chatcmpl-{os.urandom(12).hex()}"
         #: Whether `add` builds the streaming object for each chunk (not needed otherwise).
         self.stream = stream
@@ -78,6 +84,10 @@ class Answer:
         self.usage: CompletionUsage | None = None
         self.provider: str | None = getattr(provider, "__name__", None)
         self.conversation: Any = None
+        #: At most this many text chunks are taken (as g4f's client: a guard for providers
+        #: that ignore `max_tokens`); then `capped` is set and the answer ends with "length".
+        self.max_chunks = max_tokens
+        self.capped = False
 
     def add(self, chunk: str | ResponseType) -> ChatCompletionChunk | None:
         """Record `chunk`; return the streaming object for it (None when it carries nothing
@@ -86,9 +96,12 @@ class Answer:
             self.model = getattr(self._source, "last_model", None) or self.model
             self._source = None
         if isinstance(chunk, str):
-            if not chunk:
+            if not chunk or self.capped:
                 return None
             self.text.append(chunk)
+            if self.max_chunks is not None and len(self.text) >= self.max_chunks:
+                self.capped = True
+                self.finish_reason = "length"
             return self._chunk(ChoiceDelta(content=chunk))
         if isinstance(chunk, Reasoning):
             token = chunk.token or chunk.is_thinking or ""
@@ -105,6 +118,8 @@ class Answer:
             ]
             return self._chunk(ChoiceDelta(tool_calls=deltas))
         if isinstance(chunk, FinishReason):
+            if self.capped:
+                return None
             self.finish_reason = chunk.reason
             return self.finish_chunk(chunk.reason)
         if isinstance(chunk, Usage):
@@ -177,20 +192,21 @@ class Answer:
 
 
 async def assemble_chunks(
-    chunks: AsyncIterator[str | ResponseType],
-    answer: Answer,
+    start: Callable[[], Awaitable[tuple[AsyncGenerator[str | ResponseType, None], Answer]]],
     *,
     include_usage: bool = False,
     on_end: Callable[[Answer], None] | None = None,
 ) -> AsyncGenerator[ChatCompletionChunk, None]:
-    """Stream `chunks` as `ChatCompletionChunk`s.
+    """Stream the chunks that `start()` opens as `ChatCompletionChunk`s (one generator frame
+    between the provider and the caller).
 
     Every chunk has one choice, as OpenAI streams without `include_usage`: the finishing chunk
     is held to the end of the stream and carries the usage, conversation and sources. With
     `include_usage`, a last chunk without choices repeats the usage, as OpenAI's does.
     """
+    chunks, answer = await start()
     finishing = None
-    async with aclosing(to_async_iterator(chunks)) as source:
+    async with aclosing(chunks) as source:
         async for chunk in source:
             item = answer.add(chunk)
             if item is None:
@@ -199,10 +215,14 @@ async def assemble_chunks(
                 finishing = item
             else:
                 yield item
+            if answer.capped:
+                break
     if on_end is not None:
         on_end(answer)
     if finishing is None:
-        finishing = answer.finish_chunk("tool_calls" if answer.tool_calls else "stop")
+        finishing = answer.finish_chunk(
+            answer.finish_reason or ("tool_calls" if answer.tool_calls else "stop")
+        )
     assert finishing is not None  # assemble_chunks is only used with a streaming Answer
     finishing.usage = answer.usage
     finishing.conversation = answer.conversation

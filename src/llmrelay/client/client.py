@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterator
 from contextlib import aclosing
 from typing import Any
 
-from ..errors import InvalidRequestError, ProviderNotFoundError
+from ..errors import InvalidRequestError, NoMediaResponseError, ProviderNotFoundError
 from ..providers.asyncio import run_sync, to_async_iterator, to_sync_generator
 from ..providers.messages import validate_messages
 from ..providers.registry import provider_by_name
@@ -197,7 +197,9 @@ class _Call:
         result = create(self.model, self.sent, **stream_kwargs, **arguments)
         source = result if hasattr(result, "aclose") else to_async_iterator(result)
         scoped = None if isinstance(chosen, BaseRetryProvider) else chosen
-        return source, Answer(self.model, scoped, stream=self.stream_wanted)
+        answer = Answer(self.model, scoped, stream=self.stream_wanted,
+                        max_tokens=self.params.get("max_tokens"))  # fmt: skip
+        return source, answer
 
     def _remember(self, answer: Answer) -> None:
         if not self.stateful:  # client-side history, to pass back as `conversation`
@@ -208,15 +210,13 @@ class _Call:
         async with aclosing(source):
             async for item in source:
                 answer.add(item)
+                if answer.capped:
+                    break
         self._remember(answer)
         return answer.completion()
 
-    async def stream(self, include_usage: bool) -> AsyncGenerator[ChatCompletionChunk, None]:
-        source, answer = await self._start()
-        chunks = assemble_chunks(source, answer, include_usage=include_usage, on_end=self._remember)
-        async with aclosing(chunks):
-            async for chunk in chunks:
-                yield chunk
+    def stream(self, include_usage: bool) -> AsyncGenerator[ChatCompletionChunk, None]:
+        return assemble_chunks(self._start, include_usage=include_usage, on_end=self._remember)
 
 
 def _remember(sent: list[dict[str, Any]], answer: Answer) -> JsonConversation:
@@ -262,7 +262,8 @@ class _AsyncImages:
             if isinstance(chunk, ImageResponse):
                 urls.extend(chunk.get_list())
         if not urls:
-            raise ProviderNotFoundError(f"{getattr(chosen, '__name__', chosen)} made no image")
+            name = getattr(chosen, "__name__", str(chosen))
+            raise NoMediaResponseError(f"{name} made no image", provider=name)
         images = [_image(url, response_format) for url in urls]
         return ImagesResponse(created=Answer(model).created, data=images,
                               provider=getattr(chosen, "__name__", None))  # fmt: skip

@@ -120,6 +120,11 @@ class ChatCompletionMessage(_Model):
     reasoning_content: str | None = None
     images: list[str] | None = None
 
+    @property
+    def reasoning(self) -> str | None:
+        """`reasoning_content` by the name g4f 0.6 uses."""
+        return self.reasoning_content
+
 
 @dataclasses.dataclass(slots=True)
 class Choice(_Model):
@@ -152,6 +157,11 @@ class ChoiceDelta(_Model):
     function_call: Any = None
     reasoning_content: str | None = None
     images: list[str] | None = None
+
+    @property
+    def reasoning(self) -> str | None:
+        """`reasoning_content` by the name g4f 0.6 uses."""
+        return self.reasoning_content
 
 
 @dataclasses.dataclass(slots=True)

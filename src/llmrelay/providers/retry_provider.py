@@ -22,6 +22,7 @@ import asyncio
 import contextvars
 import logging
 import random
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing
 from typing import Any
@@ -51,9 +52,10 @@ __all__ = ["IterListProvider", "RetryProvider"]
 
 log = logging.getLogger("llmrelay.failover")
 
-_last_provider: contextvars.ContextVar[dict[BaseRetryProvider, type[BaseProvider]] | None] = (
-    contextvars.ContextVar("llmrelay_last_provider", default=None)
-)
+# Weak keys: remembering who answered must not keep a failover provider made per call alive.
+_last_provider: contextvars.ContextVar[
+    weakref.WeakKeyDictionary[BaseRetryProvider, type[BaseProvider]] | None
+] = contextvars.ContextVar("llmrelay_last_provider", default=None)
 propagate_context_var(_last_provider)
 
 # Chunks that carry no answer: a provider that produced only these produced nothing.
@@ -86,7 +88,7 @@ class IterListProvider(BaseRetryProvider):
 
     @last_provider.setter
     def last_provider(self, provider: type[BaseProvider] | None) -> None:
-        mapping = dict(_last_provider.get() or {})
+        mapping = weakref.WeakKeyDictionary(_last_provider.get() or {})
         if provider is None:
             mapping.pop(self, None)
         else:

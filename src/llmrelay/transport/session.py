@@ -18,7 +18,7 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..errors import InvalidRequestError, MissingRequirementsError
+from ..errors import InvalidRequestError, MissingAiohttpSocksError
 
 if TYPE_CHECKING:
     import aiohttp
@@ -93,9 +93,7 @@ def _connector(proxy: str) -> aiohttp.BaseConnector:
     try:
         from aiohttp_socks import ProxyConnector
     except ImportError as exc:
-        raise MissingRequirementsError(
-            "SOCKS proxies need the 'socks' extra: pip install 'llmrelay[socks]'"
-        ) from exc
+        raise MissingAiohttpSocksError() from exc
     remote_dns = proxy.startswith("socks5h://")  # the proxy resolves host names
     if remote_dns:
         proxy = "socks5://" + proxy.removeprefix("socks5h://")
