@@ -84,11 +84,14 @@ class IterListProvider(BaseRetryProvider):
     @property
     def last_provider(self) -> type[BaseProvider] | None:
         """The provider that answered the current request (task or thread)."""
-        return (_last_provider.get() or {}).get(self)
+        mapping = _last_provider.get()
+        return None if mapping is None else mapping.get(self)
 
     @last_provider.setter
     def last_provider(self, provider: type[BaseProvider] | None) -> None:
-        mapping = weakref.WeakKeyDictionary(_last_provider.get() or {})
+        mapping: weakref.WeakKeyDictionary[BaseRetryProvider, type[BaseProvider]] = (
+            weakref.WeakKeyDictionary(_last_provider.get() or {})
+        )
         if provider is None:
             mapping.pop(self, None)
         else:
