@@ -31,6 +31,7 @@ from .types import (
     ChunkChoice,
     CompletionUsage,
     Function,
+    text_chunk,
 )
 
 __all__ = ["Answer", "assemble_chunks"]
@@ -102,7 +103,9 @@ class Answer:
             if self.max_chunks is not None and len(self.text) >= self.max_chunks:
                 self.capped = True
                 self.finish_reason = "length"
-            return self._chunk(ChoiceDelta(content=chunk))
+            if not self.stream:
+                return None
+            return text_chunk(self.id, self.created, self.model, self.provider, chunk)
         if isinstance(chunk, Reasoning):
             token = chunk.token or chunk.is_thinking or ""
             if not token:

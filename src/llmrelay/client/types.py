@@ -26,6 +26,7 @@ __all__ = [
     "ImagesResponse",
     "Model",
     "ModelList",
+    "text_chunk",
 ]
 
 # Extras that the OpenAI SDK's objects do not have: dropped from model_dump() while None.
@@ -148,7 +149,7 @@ class ChatCompletion(_Model):
     sources: list[dict[str, str]] | None = None
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class ChoiceDelta(_Model):
     content: str | None = None
     role: Literal["assistant"] | None = None
@@ -164,7 +165,7 @@ class ChoiceDelta(_Model):
         return self.reasoning_content
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class ChunkChoice(_Model):
     index: int
     delta: ChoiceDelta
@@ -172,7 +173,7 @@ class ChunkChoice(_Model):
     logprobs: Any = None
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class ChatCompletionChunk(_Model):
     id: str
     choices: list[ChunkChoice]
@@ -215,3 +216,21 @@ class ImagesResponse(_Model):
     created: int
     data: list[Image]
     provider: str | None = None
+
+
+def text_chunk(
+    id: str, created: int, model: str, provider: str | None, content: str
+) -> ChatCompletionChunk:
+    """A streamed text chunk, built for the hot path: the three streaming classes are plain
+    dataclasses (no slots), so fields not set here read their class defaults."""
+    delta: ChoiceDelta = _new(ChoiceDelta)
+    delta.content = content
+    choice: ChunkChoice = _new(ChunkChoice)
+    choice.index, choice.delta = 0, delta
+    chunk: ChatCompletionChunk = _new(ChatCompletionChunk)
+    chunk.id, chunk.choices, chunk.created, chunk.model, chunk.provider = (
+        id, [choice], created, model, provider)  # fmt: skip
+    return chunk
+
+
+_new: Any = object.__new__
