@@ -40,7 +40,9 @@ class RunningGateway:
 
 
 @contextlib.contextmanager
-def serve_gateway(config: GatewayConfig, *, shutdown_timeout: float = 5.0) -> Iterator[RunningGateway]:
+def serve_gateway(
+    config: GatewayConfig, *, shutdown_timeout: float = 5.0
+) -> Iterator[RunningGateway]:
     app = create_app(config)
     port = free_port()
     server = uvicorn.Server(

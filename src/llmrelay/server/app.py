@@ -60,7 +60,6 @@ class Exchange:
         "provider",
         "route",
         "start",
-        "started",
         "status",
     )
 
@@ -73,7 +72,6 @@ class Exchange:
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.error: str | None = None
-        self.started = False
 
     def note(self, provider: str | None, usage: Any) -> None:
         if provider:
@@ -91,7 +89,9 @@ class Gateway:
 
         self.config = config
         self.router = Router(config)
-        self.client = AsyncClient(timeout=config.upstream_timeout)
+        self.client = AsyncClient(
+            timeout=config.upstream_timeout, max_retries=config.upstream_max_retries
+        )
         self._keys = tuple(key.encode() for key in config.api_keys)
         self.secrets = self.router.secrets(config.api_keys)
         self.limit = InflightLimit(config.max_inflight, config.queue_timeout)
@@ -138,16 +138,11 @@ class Gateway:
         )
         exchange = Exchange(label)
 
-        async def tracked(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                exchange.started = True
-            await send(message)
-
         surface = anthropic_messages.SURFACE if path.startswith("/v1/messages") else None
         try:
             if path == "/health" and method in ("GET", "HEAD"):
                 exchange.status = 200
-                await send_json(tracked, 200, HEALTH)
+                await send_json(send, 200, HEALTH)
             elif not self.authorized(scope["headers"]):
                 failure = Failure(
                     401,
@@ -156,16 +151,16 @@ class Gateway:
                     "or x-api-key: <key>)",
                 )
                 await self._refuse(
-                    exchange, tracked, surface, failure, [(b"www-authenticate", b"Bearer")]
+                    exchange, send, surface, failure, [(b"www-authenticate", b"Bearer")]
                 )
             else:
-                await self._dispatch(exchange, scope, receive, tracked, surface)
+                await self._dispatch(exchange, scope, receive, send, surface)
         except Exception as exc:  # a bug: logged with its traceback, never shown
             log.error("error while serving %s %s", method, label, exc_info=exc)
             exchange.status, exchange.error = 500, type(exc).__name__
-            if not exchange.started:
+            if not exchange.status:
                 failure = Failure(500, "server_error", "internal error (see the gateway's log)")
-                await send_failure(tracked, surface or openai_chat.SURFACE, failure)
+                await send_failure(send, surface or openai_chat.SURFACE, failure)
         finally:
             self._record(exchange, method)
 

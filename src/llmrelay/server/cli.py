@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         "log_level": args.log_level.lower(),
         "access_log": False,
         "server_header": False,
+        "proxy_headers": False,
         "timeout_graceful_shutdown": config.shutdown_timeout,
         "lifespan": "on",
     }

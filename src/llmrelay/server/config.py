@@ -68,6 +68,9 @@ class GatewayConfig:
     default_provider: str | None = None
     #: Seconds per upstream request (None: the transport's defaults).
     upstream_timeout: float | None = None
+    #: Retries of an upstream request (before its first byte). 0: errors go straight back to
+    #: the caller with their Retry-After, and the caller's SDK retries as it is configured to.
+    upstream_max_retries: int = 0
 
     def with_(self, **changes: Any) -> GatewayConfig:
         return replace(self, **changes)
