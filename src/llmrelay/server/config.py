@@ -120,6 +120,7 @@ def from_mapping(data: Mapping[str, Any], base: GatewayConfig | None = None) -> 
         ("queue_timeout", float),
         ("shutdown_timeout", float),
         ("upstream_timeout", float),
+        ("upstream_max_retries", int),
         ("default_provider", str),
     ):
         if key in gateway:

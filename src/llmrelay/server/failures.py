@@ -95,7 +95,8 @@ def failure_for(error: BaseException, secrets: tuple[str, ...] = ()) -> Failure:
     if not isinstance(error, LLMRelayError):
         log.error("unexpected error while serving a request", exc_info=error)
         return Failure(500, "server_error", "internal error (see the gateway's log)")
-    message = redact(str(error), secrets)
+    where = f"{error.provider}: " if error.provider else ""
+    message = redact(where + error.message, secrets)
     status = error.status_code
     if isinstance(error, FieldError):
         return Failure(error.status_code or 400, "invalid_request_error", message, error.param)

@@ -16,7 +16,6 @@ own model id. Everything is built once, at start-up: nothing here changes per re
 from __future__ import annotations
 
 import functools
-import inspect
 import os
 from collections.abc import Iterable
 from types import MappingProxyType
@@ -61,16 +60,15 @@ def _aliased(provider: type[BaseProvider], public: str, model: str) -> type[Base
 
 @functools.lru_cache(maxsize=512)
 def _parameters(provider: Any) -> frozenset[str] | None:
-    """The keyword names a provider's create function takes (None: any)."""
+    """The parameters a provider's create function declares (None: unknown, any)."""
     if isinstance(provider, BaseRetryProvider):
         names = [_parameters(p) for p in provider.providers]
         known = [n for n in names if n is not None]
         return frozenset.intersection(*known) if known else None
-    function = provider.get_async_create_function()
-    params = inspect.signature(function).parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+    get_parameters = getattr(provider, "get_parameters", None)
+    if get_parameters is None:
         return None
-    return frozenset(p.name for p in params)
+    return frozenset(get_parameters())
 
 
 def _key_variables(provider: Any) -> list[str]:
