@@ -4,6 +4,7 @@ an OpenAI-compatible upstream and by Anthropic's Messages API."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -25,13 +26,35 @@ from support.fake_openai import (
 pytestmark = pytest.mark.integration
 
 MESSAGES: list[Any] = [{"role": "user", "content": "hi"}]
-TOOL = {"type": "function", "function": {"name": "weather", "description": "The weather",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}  # fmt: skip
+TOOL = {
+    "type": "function",
+    "function": {
+        "name": "weather",
+        "description": "The weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+
+
+_open: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _open:
+        _open.pop().close()
 
 
 def client(stack: Stack, key: str = GATEWAY_KEY) -> openai.OpenAI:
-    return openai.OpenAI(base_url=stack.gateway.base_url, api_key=key, max_retries=0,
-                         _strict_response_validation=True)  # fmt: skip
+    sdk = openai.OpenAI(
+        base_url=stack.gateway.base_url,
+        api_key=key,
+        max_retries=0,
+        _strict_response_validation=True,
+    )
+    _open.append(sdk)
+    return sdk
 
 
 def test_create_answers_through_the_upstream_with_its_key(fresh: Stack) -> None:
@@ -39,7 +62,8 @@ def test_create_answers_through_the_upstream_with_its_key(fresh: Stack) -> None:
     completion = client(fresh).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert completion.choices[0].message.content == "Hello there"
     assert completion.choices[0].finish_reason == "stop"
-    assert completion.usage is not None and completion.usage.completion_tokens == 2
+    assert completion.usage is not None
+    assert completion.usage.completion_tokens == 2
     sent = fresh.openai.requests[-1]
     assert sent.headers["authorization"] == f"Bearer {OPENAI_KEY}"  # the upstream's key
     assert sent.body["messages"] == MESSAGES
@@ -48,18 +72,24 @@ def test_create_answers_through_the_upstream_with_its_key(fresh: Stack) -> None:
 def test_stream_yields_chunks_then_usage_and_ends_with_done(fresh: Stack) -> None:
     fresh.openai.script(Many(5))
     stream = client(fresh).chat.completions.create(
-        model="gpt-4o-mini", messages=MESSAGES, stream=True,
+        model="gpt-4o-mini",
+        messages=MESSAGES,
+        stream=True,
         stream_options={"include_usage": True},
-    )  # fmt: skip
+    )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "t0 t1 t2 t3 t4"
     assert chunks[0].choices[0].delta.role == "assistant"
     finishing = [c for c in chunks if c.choices and c.choices[0].finish_reason]
     assert [c.choices[0].finish_reason for c in finishing] == ["stop"]
-    assert chunks[-1].choices == [] and chunks[-1].usage is not None
-    raw = httpx.post(f"{fresh.url}/v1/chat/completions", headers=_auth(), json={
-        "model": "gpt-4o-mini", "messages": MESSAGES, "stream": True})  # fmt: skip
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage is not None
+    raw = httpx.post(
+        f"{fresh.url}/v1/chat/completions",
+        headers=_auth(),
+        json={"model": "gpt-4o-mini", "messages": MESSAGES, "stream": True},
+    )
     assert raw.headers["content-type"].startswith("text/event-stream")
     assert raw.text.endswith("data: [DONE]\n\n")
 
@@ -68,31 +98,52 @@ def test_tool_calls_answered_and_streamed(fresh: Stack) -> None:
     call = ToolCall("weather", '{"city": "Paris"}', id="call_1")
     fresh.openai.script(Reply(None, tool_calls=[call]), Reply(None, tool_calls=[call]))
     sdk = client(fresh)
-    completion = sdk.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
-                                             tools=[TOOL], tool_choice="auto")  # fmt: skip
+    completion = sdk.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, tools=[TOOL], tool_choice="auto"
+    )
     calls = completion.choices[0].message.tool_calls
     assert completion.choices[0].finish_reason == "tool_calls"
-    assert calls is not None and calls[0].function.name == "weather"
+    assert calls is not None
+    assert calls[0].function.name == "weather"
     assert json.loads(calls[0].function.arguments) == {"city": "Paris"}
     assert fresh.openai.requests[-1].body["tools"] == [TOOL]
-    chunks = list(sdk.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
-                                              tools=[TOOL], stream=True))  # fmt: skip
+    chunks = list(
+        sdk.chat.completions.create(
+            model="gpt-4o-mini", messages=MESSAGES, tools=[TOOL], stream=True
+        )
+    )
     deltas = [d for c in chunks for d in (c.choices[0].delta.tool_calls or [])]
-    assert deltas[0].id == "call_1" and deltas[0].function is not None
+    assert deltas[0].id == "call_1"
+    assert deltas[0].function is not None
     assert json.loads(deltas[0].function.arguments or "") == {"city": "Paris"}
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 
 def test_tool_results_and_images_reach_the_upstream(fresh: Stack) -> None:
     messages = [
-        {"role": "user", "content": [{"type": "text", "text": "what is this?"},
-         {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function",
-         "function": {"name": "weather", "arguments": "{}"}}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "what is this?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "weather", "arguments": "{}"},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
-    ]  # fmt: skip
-    client(fresh).chat.completions.create(model="gpt-4o-mini", messages=messages,
-                                          response_format={"type": "json_object"})  # fmt: skip
+    ]
+    client(fresh).chat.completions.create(
+        model="gpt-4o-mini", messages=messages, response_format={"type": "json_object"}
+    )
     body = fresh.openai.requests[-1].body
     assert body["messages"] == messages
     assert body["response_format"] == {"type": "json_object"}
@@ -106,13 +157,22 @@ def test_anthropic_upstream_served_as_chat_completions(fresh: Stack) -> None:
     sdk = client(fresh)
     completion = sdk.chat.completions.create(model="claude", messages=MESSAGES, max_tokens=50)
     assert completion.choices[0].message.content == "Bonjour"
-    assert completion.usage is not None and completion.usage.prompt_tokens == 7
+    assert completion.usage is not None
+    assert completion.usage.prompt_tokens == 7
     sent = fresh.anthropic.requests[-1]
-    assert sent.path == "/v1/messages" and sent.body["model"] == "claude-sonnet-4-5"
+    assert sent.path == "/v1/messages"
+    assert sent.body["model"] == "claude-sonnet-4-5"
     assert sent.body["max_tokens"] == 50
-    text = "".join(c.choices[0].delta.content or "" for c in sdk.chat.completions.create(
-        model="gpt", messages=MESSAGES, stream=True, extra_body={"provider": "Anthropic"},
-    ) if c.choices)  # fmt: skip
+    text = "".join(
+        c.choices[0].delta.content or ""
+        for c in sdk.chat.completions.create(
+            model="gpt",
+            messages=MESSAGES,
+            stream=True,
+            extra_body={"provider": "Anthropic"},
+        )
+        if c.choices
+    )
     assert text == "Bonjour"
 
 
@@ -141,8 +201,9 @@ def test_upstream_errors_keep_their_status_class(fresh: Stack, status: int, expe
 def test_unknown_model_and_provider_are_404(fresh: Stack) -> None:
     sdk = client(fresh)
     with pytest.raises(openai.NotFoundError, match="NoSuchProvider"):
-        sdk.chat.completions.create(model="x", messages=MESSAGES,
-                                    extra_body={"provider": "NoSuchProvider"})  # fmt: skip
+        sdk.chat.completions.create(
+            model="x", messages=MESSAGES, extra_body={"provider": "NoSuchProvider"}
+        )
     fresh.openai.script(Status(404))
     with pytest.raises(openai.NotFoundError):
         sdk.chat.completions.create(model="no-such-model", messages=MESSAGES)
@@ -158,17 +219,28 @@ def test_unknown_model_and_provider_are_404(fresh: Stack) -> None:
         ({"model": "m", "messages": MESSAGES, "temperature": "hot"}, "temperature"),
         ({"model": "m", "messages": MESSAGES, "frobnicate": 1}, "frobnicate"),
         ({"model": "m", "messages": MESSAGES, "stream": "yes"}, "stream"),
-        ({"model": "m", "messages": [{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": "/etc/passwd"}}]}]}, "messages"),
+        (
+            {
+                "model": "m",
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [{"type": "image_url", "image_url": {"url": "/etc/passwd"}}],
+                    }
+                ],
+            },
+            "messages",
+        ),
     ],
-)  # fmt: skip
+)
 def test_invalid_requests_are_400_naming_the_field(
     fresh: Stack, body: dict[str, Any], param: str
 ) -> None:
     response = httpx.post(f"{fresh.url}/v1/chat/completions", headers=_auth(), json=body)
     assert response.status_code == 400
     error = response.json()["error"]
-    assert error["param"] == param and param in error["message"]
+    assert error["param"] == param
+    assert param in error["message"]
     assert fresh.openai.requests == []
 
 
@@ -181,23 +253,30 @@ def test_malformed_json_is_400(fresh: Stack) -> None:
 def test_cut_stream_ends_with_an_error_never_a_finish_reason(fresh: Stack) -> None:
     fresh.openai.script(CutStream(chunks=3))
     seen: list[Any] = []
+    stream = client(fresh).chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True
+    )
     with pytest.raises(openai.APIError):
-        for chunk in client(fresh).chat.completions.create(
-            model="gpt-4o-mini", messages=MESSAGES, stream=True
-        ):
-            seen.append(chunk)
-    assert seen and all(c.choices[0].finish_reason is None for c in seen)
+        seen.extend(stream)
+    assert seen
+    assert all(c.choices[0].finish_reason is None for c in seen)
     fresh.openai.script(StreamThenError(chunks=3))
-    raw = httpx.post(f"{fresh.url}/v1/chat/completions", headers=_auth(), json={
-        "model": "gpt-4o-mini", "messages": MESSAGES, "stream": True}).text  # fmt: skip
-    assert '"error"' in raw and "[DONE]" not in raw and '"finish_reason":"stop"' not in raw
+    raw = httpx.post(
+        f"{fresh.url}/v1/chat/completions",
+        headers=_auth(),
+        json={"model": "gpt-4o-mini", "messages": MESSAGES, "stream": True},
+    ).text
+    assert '"error"' in raw
+    assert "[DONE]" not in raw
+    assert '"finish_reason":"stop"' not in raw
 
 
 def test_anthropic_stream_error_reaches_the_openai_caller(fresh: Stack) -> None:
     fresh.anthropic.script(CutStream(chunks=4, reply=Reply("one two three four five six")))
     with pytest.raises(openai.APIError):
-        for _ in client(fresh).chat.completions.create(model="claude", messages=MESSAGES,
-                                                       stream=True):  # fmt: skip
+        for _ in client(fresh).chat.completions.create(
+            model="claude", messages=MESSAGES, stream=True
+        ):
             pass
 
 
