@@ -40,10 +40,12 @@ def stack_config(openai_url: str, **changes: object) -> GatewayConfig:
         upstreams=(
             Upstream("fake", openai_url, "TEST_UPSTREAM_KEY", ("gpt-4o-mini",)),
             Upstream("dead", dead),
+            Upstream("twin", openai_url, "TEST_UPSTREAM_KEY"),
         ),
         models={
             "claude": ("Anthropic/claude-sonnet-4-5",),
             "chain": ("dead/gpt-4o-mini", "fake/gpt-4o-mini"),
+            "twins": ("fake/gpt-4o-mini", "twin/gpt-4o-mini"),
         },
         default_provider="fake",
         upstream_timeout=10.0,

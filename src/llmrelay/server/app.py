@@ -89,9 +89,11 @@ class Gateway:
 
         self.config = config
         self.router = Router(config)
-        self.client = AsyncClient(
-            timeout=config.upstream_timeout, max_retries=config.upstream_max_retries
-        )
+        self.client = AsyncClient()
+        #: Passed to every provider that takes them (retries off by default: see config).
+        self.upstream_options: dict[str, Any] = {"max_retries": config.upstream_max_retries}
+        if config.upstream_timeout is not None:
+            self.upstream_options["timeout"] = config.upstream_timeout
         self._keys = tuple(key.encode() for key in config.api_keys)
         self.secrets = self.router.secrets(config.api_keys)
         self.limit = InflightLimit(config.max_inflight, config.queue_timeout)

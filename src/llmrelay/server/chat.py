@@ -52,11 +52,20 @@ async def send_failure(
     await send_json(send, failure.status, body, failure.headers() + (extra or []))
 
 
-def _params(request: ChatRequest, provider: Any, soft: frozenset[str]) -> dict[str, Any]:
-    params = request.params
+def _params(
+    request: ChatRequest, provider: Any, soft: frozenset[str], options: dict[str, Any]
+) -> dict[str, Any]:
+    """The request's parameters, without soft ones the provider lacks, plus the gateway's
+    upstream options (timeout, retries) for providers that take them. Routed by the client
+    (`provider` None), soft parameters are dropped and options go to built-in providers,
+    which all take them."""
+    params = dict(request.params)
+    for name, value in options.items():
+        if name not in params and (provider is None or accepts(provider, name)):
+            params[name] = value
     if not soft.intersection(params):
         return params
-    if provider is None:  # routed by the client: keep only what every provider takes
+    if provider is None:
         return {k: v for k, v in params.items() if k not in soft}
     return {k: v for k, v in params.items() if k not in soft or accepts(provider, k)}
 
@@ -75,7 +84,7 @@ async def serve_chat(
         provider, model = gateway.router.resolve(request.model, request.provider)
     except Exception as exc:
         return await _fail(exchange, send, surface, failure_for(exc, gateway.secrets))
-    params = _params(request, provider, surface.soft)
+    params = _params(request, provider, surface.soft, gateway.upstream_options)
     if not await gateway.limit.acquire():
         gateway.metrics.rejected += 1
         failure = Failure(
