@@ -23,25 +23,49 @@ MESSAGES: list[Any] = [{"role": "user", "content": "hi"}]
 CHAT = {"model": "gpt-4o-mini", "messages": MESSAGES}
 
 ROUTES = [
-    ("GET", "/v1/models"), ("HEAD", "/v1/models"), ("GET", "/v1/models/"),
-    ("GET", "/V1/MODELS"), ("GET", "/v1/Models"), ("GET", "/v1//models"),
-    ("GET", "/v1/%6Dodels"), ("GET", "/v1/models/claude"), ("GET", "/v1/models/..%2Fhealth"),
-    ("POST", "/v1/chat/completions"), ("POST", "/v1/chat/completions/"),
-    ("POST", "/v1/Chat/Completions"), ("POST", "/v1/chat%2Fcompletions"),
-    ("POST", "/v1/messages"), ("POST", "/v1/messages?beta=true"), ("HEAD", "/v1/messages"),
-    ("GET", "/v1/providers"), ("GET", "/metrics"), ("HEAD", "/metrics"),
-    ("GET", "/openapi.json"), ("OPTIONS", "/v1/chat/completions"), ("OPTIONS", "/v1/models"),
-    ("OPTIONS", "*"), ("DELETE", "/v1/models"), ("PUT", "/v1/messages"),
-    ("GET", "/health/"), ("GET", "/HEALTH"), ("POST", "/health"), ("GET", "/health/../metrics"),
-    ("GET", "/nowhere"), ("GET", "/"),
-]  # fmt: skip
+    ("GET", "/v1/models"),
+    ("HEAD", "/v1/models"),
+    ("GET", "/v1/models/"),
+    ("GET", "/V1/MODELS"),
+    ("GET", "/v1/Models"),
+    ("GET", "/v1//models"),
+    ("GET", "/v1/%6Dodels"),
+    ("GET", "/v1/models/claude"),
+    ("GET", "/v1/models/..%2Fhealth"),
+    ("POST", "/v1/chat/completions"),
+    ("POST", "/v1/chat/completions/"),
+    ("POST", "/v1/Chat/Completions"),
+    ("POST", "/v1/chat%2Fcompletions"),
+    ("POST", "/v1/messages"),
+    ("POST", "/v1/messages?beta=true"),
+    ("HEAD", "/v1/messages"),
+    ("GET", "/v1/providers"),
+    ("GET", "/metrics"),
+    ("HEAD", "/metrics"),
+    ("GET", "/openapi.json"),
+    ("OPTIONS", "/v1/chat/completions"),
+    ("OPTIONS", "/v1/models"),
+    ("OPTIONS", "*"),
+    ("DELETE", "/v1/models"),
+    ("PUT", "/v1/messages"),
+    ("GET", "/health/"),
+    ("GET", "/HEALTH"),
+    ("POST", "/health"),
+    ("GET", "/health/../metrics"),
+    ("GET", "/nowhere"),
+    ("GET", "/"),
+]
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
 def test_every_route_but_health_wants_a_key(fresh: Stack, method: str, path: str) -> None:
-    for headers in ({}, {"Authorization": "Bearer wrong-key"}, {"x-api-key": "wrong"},
-                    {"Authorization": f"Basic {GATEWAY_KEY}"},
-                    {"Authorization": f"Bearer {GATEWAY_KEY}x"}):  # fmt: skip
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong-key"},
+        {"x-api-key": "wrong"},
+        {"Authorization": f"Basic {GATEWAY_KEY}"},
+        {"Authorization": f"Bearer {GATEWAY_KEY}x"},
+    ):
         status, reply = raw_request(fresh.url, method, path, headers)
         assert status == 401, (headers, reply[:300])
         assert b"www-authenticate: Bearer" in reply.lower().replace(b"bearer", b"Bearer")
@@ -50,9 +74,13 @@ def test_every_route_but_health_wants_a_key(fresh: Stack, method: str, path: str
 
 @pytest.mark.parametrize(
     "headers",
-    [{"Authorization": f"Bearer {GATEWAY_KEY}"}, {"authorization": f"bearer {GATEWAY_KEY}"},
-     {"x-api-key": GATEWAY_KEY}, {"X-Api-Key": GATEWAY_KEY}],
-)  # fmt: skip
+    [
+        {"Authorization": f"Bearer {GATEWAY_KEY}"},
+        {"authorization": f"bearer {GATEWAY_KEY}"},
+        {"x-api-key": GATEWAY_KEY},
+        {"X-Api-Key": GATEWAY_KEY},
+    ],
+)
 def test_a_key_opens_the_routes(fresh: Stack, headers: dict[str, str]) -> None:
     assert raw_request(fresh.url, "GET", "/v1/models", headers)[0] == 200
     assert raw_request(fresh.url, "GET", "/metrics", headers)[0] == 200
@@ -82,9 +110,12 @@ def small(stack: Stack) -> Any:
 def test_body_over_the_limit_is_refused_before_it_is_read(small: Any) -> None:
     host, port = small.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                     b"application/json\r\nAuthorization: Bearer " + GATEWAY_KEY.encode() +
-                     b"\r\nContent-Length: 50000000\r\n\r\n{")  # fmt: skip
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: "
+            b"application/json\r\nAuthorization: Bearer "
+            + GATEWAY_KEY.encode()
+            + b"\r\nContent-Length: 50000000\r\n\r\n{"
+        )
         started = time.monotonic()
         reply = sock.recv(65536)  # answered without the 50 MB ever being sent
     assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
@@ -96,20 +127,31 @@ def test_chunked_body_over_the_limit_is_refused_while_streaming(small: Any) -> N
         for _ in range(100):
             yield b'{"padding": "' + b"x" * 500 + b'"}'
 
-    response = httpx.post(f"{small.url}/v1/messages", content=chunks(),
-                          headers={"x-api-key": GATEWAY_KEY})  # fmt: skip
+    response = httpx.post(
+        f"{small.url}/v1/messages", content=chunks(), headers={"x-api-key": GATEWAY_KEY}
+    )
     assert response.status_code == 413
     assert response.json()["error"]["type"] == "request_too_large"  # Anthropic-shaped there
-    ok = httpx.post(f"{small.url}/v1/chat/completions", json=CHAT,
-                    headers={"x-api-key": GATEWAY_KEY})  # fmt: skip
+    ok = httpx.post(
+        f"{small.url}/v1/chat/completions", json=CHAT, headers={"x-api-key": GATEWAY_KEY}
+    )
     assert ok.status_code == 200
 
 
 @pytest.mark.parametrize(
     "field",
-    ["api_base", "base_url", "api_key", "proxy", "headers", "extra_headers", "timeout",
-     "max_retries", "media"],
-)  # fmt: skip
+    [
+        "api_base",
+        "base_url",
+        "api_key",
+        "proxy",
+        "headers",
+        "extra_headers",
+        "timeout",
+        "max_retries",
+        "media",
+    ],
+)
 @pytest.mark.parametrize("route", ["/v1/chat/completions", "/v1/messages"])
 def test_redirecting_fields_are_refused(fresh: Stack, field: str, route: str) -> None:
     body = {**CHAT, "max_tokens": 5, field: "http://attacker.example/v1"}
@@ -123,8 +165,11 @@ def test_redirecting_fields_are_refused(fresh: Stack, field: str, route: str) ->
 def test_the_operator_can_allow_a_field(stack: Stack) -> None:
     config = stack_config(stack.openai.base_url, allowed_fields=frozenset({"timeout"}))
     with serve_gateway(config) as gateway:
-        response = httpx.post(f"{gateway.url}/v1/chat/completions", json={**CHAT, "timeout": 30},
-                              headers={"x-api-key": GATEWAY_KEY})  # fmt: skip
+        response = httpx.post(
+            f"{gateway.url}/v1/chat/completions",
+            json={**CHAT, "timeout": 30},
+            headers={"x-api-key": GATEWAY_KEY},
+        )
     assert response.status_code == 200
 
 
@@ -134,16 +179,19 @@ def test_planted_upstream_keys_never_surface(
     caplog.set_level(logging.DEBUG)
     key = SECRETS[0]
     leak = {"error": {"message": f"Incorrect API key provided: {key}", "type": "invalid"}}
-    fresh.openai.script(Status(401, body=leak), Status(500, body=leak),
-                        StreamThenError(chunks=2, error=leak["error"]))  # fmt: skip
+    fresh.openai.script(
+        Status(401, body=leak),
+        Status(500, body=leak),
+        StreamThenError(chunks=2, error=leak["error"]),
+    )
     auth = {"x-api-key": GATEWAY_KEY}
     seen = [
         httpx.post(f"{fresh.url}/v1/chat/completions", json=CHAT, headers=auth).text,
-        httpx.post(f"{fresh.url}/v1/messages", json={**CHAT, "max_tokens": 5},
-                   headers=auth).text,
-        httpx.post(f"{fresh.url}/v1/chat/completions", json={**CHAT, "stream": True},
-                   headers=auth).text,
-    ]  # fmt: skip
+        httpx.post(f"{fresh.url}/v1/messages", json={**CHAT, "max_tokens": 5}, headers=auth).text,
+        httpx.post(
+            f"{fresh.url}/v1/chat/completions", json={**CHAT, "stream": True}, headers=auth
+        ).text,
+    ]
     # A caller that puts a key in the model name gets its model echoed, but no log line has it.
     httpx.post(f"{fresh.url}/v1/chat/completions", json={**CHAT, "model": key}, headers=auth)
     for path in ("/v1/models", "/v1/providers", "/metrics", "/openapi.json", "/health"):

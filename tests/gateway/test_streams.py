@@ -33,9 +33,15 @@ def _open(url: str, body: dict[str, Any]) -> socket.socket:
     host, port = url.removeprefix("http://").split(":")
     data = json.dumps(body).encode()
     sock = socket.create_connection((host, int(port)), timeout=5)
-    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                 b"application/json\r\nAuthorization: Bearer " + GATEWAY_KEY.encode() +
-                 b"\r\nContent-Length: " + str(len(data)).encode() + b"\r\n\r\n" + data)  # fmt: skip
+    sock.sendall(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: "
+        b"application/json\r\nAuthorization: Bearer "
+        + GATEWAY_KEY.encode()
+        + b"\r\nContent-Length: "
+        + str(len(data)).encode()
+        + b"\r\n\r\n"
+        + data
+    )
     return sock
 
 
@@ -75,14 +81,20 @@ def _settled(stack: Stack) -> None:
 
 def test_failover_only_before_the_first_byte(fresh: Stack) -> None:
     fresh.openai.script(Status(500))
-    response = httpx.post(f"{fresh.url}/v1/chat/completions", headers=AUTH,
-                          json={"model": "twins", "messages": MESSAGES, "stream": True})  # fmt: skip
+    response = httpx.post(
+        f"{fresh.url}/v1/chat/completions",
+        headers=AUTH,
+        json={"model": "twins", "messages": MESSAGES, "stream": True},
+    )
     assert response.text.endswith("data: [DONE]\n\n")
     assert len(fresh.openai.requests) == 2  # the first twin failed, the second answered
     fresh.openai.requests.clear()
     fresh.openai.script(CutStream(chunks=3))
-    response = httpx.post(f"{fresh.url}/v1/chat/completions", headers=AUTH,
-                          json={"model": "twins", "messages": MESSAGES, "stream": True})  # fmt: skip
+    response = httpx.post(
+        f"{fresh.url}/v1/chat/completions",
+        headers=AUTH,
+        json={"model": "twins", "messages": MESSAGES, "stream": True},
+    )
     assert '"content":"t0"' in response.text
     assert '"error"' in response.text
     assert "[DONE]" not in response.text
@@ -90,10 +102,14 @@ def test_failover_only_before_the_first_byte(fresh: Stack) -> None:
 
 
 def test_every_provider_failing_keeps_a_shared_status(fresh: Stack) -> None:
-    fresh.openai.script(Status(429, headers={"retry-after": "2"}),
-                        Status(429, headers={"retry-after": "4"}))  # fmt: skip
-    response = httpx.post(f"{fresh.url}/v1/chat/completions", headers=AUTH,
-                          json={"model": "twins", "messages": MESSAGES})  # fmt: skip
+    fresh.openai.script(
+        Status(429, headers={"retry-after": "2"}), Status(429, headers={"retry-after": "4"})
+    )
+    response = httpx.post(
+        f"{fresh.url}/v1/chat/completions",
+        headers=AUTH,
+        json={"model": "twins", "messages": MESSAGES},
+    )
     assert response.status_code == 429
     assert response.headers["retry-after"] == "2"
 
@@ -105,9 +121,13 @@ def test_in_flight_limit_queues_then_refuses(stack: Stack) -> None:
         stack.openai.script(Stall("headers", max_seconds=1.5))
         body = {"model": "gpt-4o-mini", "messages": MESSAGES}
         results: list[int] = []
-        first = threading.Thread(target=lambda: results.append(httpx.post(
-            f"{gateway.url}/v1/chat/completions", json=body, headers=AUTH,
-            timeout=10).status_code))  # fmt: skip
+        first = threading.Thread(
+            target=lambda: results.append(
+                httpx.post(
+                    f"{gateway.url}/v1/chat/completions", json=body, headers=AUTH, timeout=10
+                ).status_code
+            )
+        )
         received = stack.openai.received.value
         first.start()
         stack.openai.received.wait(received + 1)
@@ -130,9 +150,13 @@ def test_in_flight_limit_serves_the_queue_in_turn(stack: Stack) -> None:
         stack.openai.script(Stall("headers", max_seconds=0.3))
         body = {"model": "gpt-4o-mini", "messages": MESSAGES}
         results: list[int] = []
-        first = threading.Thread(target=lambda: results.append(httpx.post(
-            f"{gateway.url}/v1/chat/completions", json=body, headers=AUTH,
-            timeout=10).status_code))  # fmt: skip
+        first = threading.Thread(
+            target=lambda: results.append(
+                httpx.post(
+                    f"{gateway.url}/v1/chat/completions", json=body, headers=AUTH, timeout=10
+                ).status_code
+            )
+        )
         received = stack.openai.received.value
         first.start()
         stack.openai.received.wait(received + 1)
@@ -165,9 +189,13 @@ class Stuck(Slow):
 def _stream_in_thread(url: str, model: str, out: list[str]) -> threading.Thread:
     def run() -> None:
         try:
-            with httpx.stream("POST", f"{url}/v1/chat/completions", headers=AUTH, timeout=20,
-                              json={"model": model, "messages": MESSAGES, "stream": True,
-                                    "provider": model}) as response:  # fmt: skip
+            with httpx.stream(
+                "POST",
+                f"{url}/v1/chat/completions",
+                headers=AUTH,
+                timeout=20,
+                json={"model": model, "messages": MESSAGES, "stream": True, "provider": model},
+            ) as response:
                 out.extend(response.iter_text())
         except httpx.HTTPError as exc:
             out.append(f"<{type(exc).__name__}>")
@@ -182,8 +210,10 @@ def test_shutdown_lets_streams_finish_then_cuts_them_at_the_deadline(stack: Stac
         gateway.app.router.upstreams.update(Slow=Slow, Stuck=Stuck)
         finished: list[str] = []
         stuck: list[str] = []
-        threads = [_stream_in_thread(gateway.url, "Slow", finished),
-                   _stream_in_thread(gateway.url, "Stuck", stuck)]  # fmt: skip
+        threads = [
+            _stream_in_thread(gateway.url, "Slow", finished),
+            _stream_in_thread(gateway.url, "Stuck", stuck),
+        ]
         deadline = time.monotonic() + 5
         while gateway.app.limit.in_flight < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -199,8 +229,11 @@ def test_shutdown_lets_streams_finish_then_cuts_them_at_the_deadline(stack: Stac
 
 def test_many_streams_at_once(fresh: Stack) -> None:
     async def one(client: httpx.AsyncClient) -> str:
-        response = await client.post("/v1/chat/completions", headers=AUTH, json={
-            "model": "gpt-4o-mini", "messages": MESSAGES, "stream": True})  # fmt: skip
+        response = await client.post(
+            "/v1/chat/completions",
+            headers=AUTH,
+            json={"model": "gpt-4o-mini", "messages": MESSAGES, "stream": True},
+        )
         return response.text
 
     async def all_of_them() -> list[str]:
