@@ -19,11 +19,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def upstream() -> Iterator[str]:
-    """Run the instant upstream in a separate process; yield its base URL (…/v1)."""
+def upstream(quiet: bool = False) -> Iterator[str]:
+    """Run the instant upstream in a separate process; yield its base URL (…/v1). `quiet`:
+    its stderr is dropped (load generators that cut connections make it complain)."""
     port = free_port()
     script = Path(__file__).with_name("upstream.py")
-    process = subprocess.Popen([sys.executable, str(script), str(port)])
+    stderr = subprocess.DEVNULL if quiet else None
+    process = subprocess.Popen([sys.executable, str(script), str(port)], stderr=stderr)
     base = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 30

@@ -246,7 +246,7 @@ async def test_the_client_assembles_an_openai_shaped_completion(fake: FakeAnthro
 
 
 def test_usage_chunk_counts_every_prompt_token() -> None:
-    from llmrelay.Provider.anthropic_stream import usage_chunk
+    from llmrelay.protocols.anthropic.upstream_response import usage_chunk
 
     usage = usage_chunk({"input_tokens": 3, "cache_read_input_tokens": 40, "output_tokens": 2})
     assert isinstance(usage, Usage)

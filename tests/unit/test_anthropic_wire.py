@@ -9,8 +9,12 @@ from typing import Any
 import pytest
 
 from llmrelay.errors import InvalidMessagesError, InvalidRequestError, ResponseError
-from llmrelay.Provider.anthropic_stream import StreamParser, parse_message
-from llmrelay.Provider.anthropic_wire import JSON_OBJECT_INSTRUCTION, WEB_SEARCH_TOOL, build_payload
+from llmrelay.protocols.anthropic.upstream_request import (
+    JSON_OBJECT_INSTRUCTION,
+    WEB_SEARCH_TOOL,
+    build_payload,
+)
+from llmrelay.protocols.anthropic.upstream_response import StreamParser, parse_message
 from llmrelay.providers.media import load_media
 from llmrelay.providers.response import FinishReason, Reasoning, Sources, ToolCalls, Usage
 

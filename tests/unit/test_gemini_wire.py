@@ -13,8 +13,8 @@ from llmrelay.errors import (
     InvalidRequestError,
     ResponseError,
 )
-from llmrelay.Provider.gemini_stream import ResponseParser, usage_chunk
-from llmrelay.Provider.gemini_wire import SKIP_SIGNATURE, build_payload, model_path
+from llmrelay.protocols.gemini.upstream_request import SKIP_SIGNATURE, build_payload, model_path
+from llmrelay.protocols.gemini.upstream_response import ResponseParser, usage_chunk
 from llmrelay.providers.media import load_media
 from llmrelay.providers.response import (
     FinishReason,

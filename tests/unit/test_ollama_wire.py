@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from llmrelay.errors import IncompleteResponseError, InvalidMessagesError, InvalidRequestError
-from llmrelay.Provider.ollama_wire import (
+from llmrelay.protocols.ollama.upstream import (
     StreamParser,
     build_messages,
     build_payload,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from llmrelay.errors import InvalidRequestError, ResponseError
-from llmrelay.Provider.openai_wire import StreamParser, build_payload, parse_completion
+from llmrelay.protocols.openai.upstream import StreamParser, build_payload, parse_completion
 from llmrelay.providers.media import load_media
 from llmrelay.providers.response import FinishReason, Reasoning, ToolCalls, Usage
 

@@ -8,7 +8,7 @@ object, `thinking={"type": "enabled", "budget_tokens": 2048}`; its text streams 
 `Reasoning(token=…)` and each block's signature follows as `Reasoning(signature=…)`. To send a
 signed thinking block back (tool use with thinking), put it on the assistant message as
 `"reasoning": {"signature": …}` next to its `reasoning_content`. The translation is in
-`anthropic_wire`.
+`protocols.anthropic`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from ..errors import (
     MissingAuthError,
     ResponseError,
 )
+from ..protocols.anthropic.upstream_request import build_payload
+from ..protocols.anthropic.upstream_response import StreamParser, parse_message
 from ..providers.base_provider import (
     AsyncGeneratorProvider,
     ProviderModelMixin,
@@ -38,8 +40,6 @@ from ..transport.http import (
     read_json,
 )
 from ..typing import AsyncResult, MediaListType, Messages
-from .anthropic_stream import StreamParser, parse_message
-from .anthropic_wire import build_payload
 
 __all__ = ["Anthropic"]
 

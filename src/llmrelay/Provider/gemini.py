@@ -5,7 +5,7 @@ prefers `GOOGLE_API_KEY` when both are set; llmrelay reads the Gemini-specific o
 is sent in the `x-goog-api-key` header, never in the URL. Streaming uses
 `:streamGenerateContent?alt=sse`, whose events carry no end marker: an answer is complete when
 its finishReason has come, and a stream that ends without one raises `IncompleteResponseError`.
-The wire format (shared with `VertexAI`) is in `gemini_wire`.
+The wire format (shared with `VertexAI`) is in `protocols.gemini`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from ..errors import (
     MissingAuthError,
     ResponseError,
 )
+from ..protocols.gemini.upstream_request import build_payload, model_path
+from ..protocols.gemini.upstream_response import ResponseParser
 from ..providers.base_provider import AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
 from ..providers.media import load_media
 from ..transport.http import (
@@ -33,8 +35,6 @@ from ..transport.http import (
 )
 from ..transport.http import read_json as read_json_body
 from ..typing import AsyncResult, Chunk, MediaListType, Messages
-from .gemini_stream import ResponseParser
-from .gemini_wire import build_payload, model_path
 
 __all__ = ["Gemini", "generate"]
 

@@ -10,7 +10,7 @@ one given as `api_key=` or `OLLAMA_API_KEY` (Ollama's cloud) is sent as `Authori
 Without a model, the first one the server lists at `/api/tags` is used (the list is cached per
 server and key, as `OpenaiTemplate` caches `/models`). llmrelay's model names for the Llama models
 map to Ollama's library tags (`llama-3.1-8b` → `llama3.1:8b`); any other name is sent as given.
-The translation is in `ollama_wire`.
+The translation is in `protocols.ollama.upstream`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from ..errors import (
     ResponseError,
     UnsupportedParameterError,
 )
+from ..protocols.ollama.upstream import StreamParser, build_payload, parse_host, parse_response
 from ..providers.asyncio import run_sync
 from ..providers.base_provider import (
     AsyncGeneratorProvider,
@@ -44,7 +45,6 @@ from ..transport.http import (
     read_json,
 )
 from ..typing import AsyncResult, MediaListType, Messages
-from .ollama_wire import StreamParser, build_payload, parse_host, parse_response
 
 __all__ = ["OllamaNative"]
 

@@ -18,6 +18,7 @@ from ..errors import (
     ModelNotFoundError,
     UnsupportedParameterError,
 )
+from ..protocols.openai.upstream import StreamParser, build_payload, parse_completion
 from ..providers.asyncio import run_sync
 from ..providers.base_provider import (
     AsyncGeneratorProvider,
@@ -37,7 +38,6 @@ from ..transport.http import (
     read_json,
 )
 from ..typing import AsyncResult, MediaListType, Messages
-from .openai_wire import StreamParser, build_payload, parse_completion
 
 __all__ = ["OpenaiTemplate"]
 

@@ -12,7 +12,7 @@ hour later) signed with the key's `private_key` through the `cryptography` packa
 The `AuthResult` holds only `access_token`, `token_type` and `expires_at`: never the key. It is
 cached per service account (`auth_VertexAI_<hash of client_email and key id>.json`, mode
 0600), reused until 30 s before it expires, and replaced once when the model endpoint answers
-401 before any output. The wire format is Gemini's (`gemini_wire`).
+401 before any output. The wire format is Gemini's (`protocols.gemini`).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from ..errors import (
     MissingRequirementsError,
     ResponseError,
 )
+from ..protocols.gemini.upstream_request import build_payload, model_path
 from ..providers.asyncio import to_async_iterator
 from ..providers.auth_cache import cache_file
 from ..providers.base_provider import AsyncAuthedProvider, ProviderModelMixin, RaiseErrorMixin
@@ -52,7 +53,6 @@ from ..transport.http import (
 )
 from ..typing import AsyncResult, MediaListType, Messages
 from .gemini import generate
-from .gemini_wire import build_payload, model_path
 
 __all__ = ["ServiceAccount", "VertexAI", "load_service_account", "signed_assertion"]
 

@@ -14,8 +14,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ResponseError
-from ..providers.response import FinishReason, Reasoning, ResponseType, Sources, ToolCalls, Usage
+from ...errors import ResponseError
+from ...providers.response import FinishReason, Reasoning, ResponseType, Sources, ToolCalls, Usage
 
 __all__ = ["STOP_REASONS", "StreamParser", "parse_message", "usage_chunk"]
 

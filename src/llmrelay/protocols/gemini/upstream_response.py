@@ -1,6 +1,6 @@
 """Gemini `GenerateContentResponse` objects (a whole answer, or the events of
 `streamGenerateContent?alt=sse`) as llmrelay chunks, I/O-free. The choices about ids, thought
-signatures, usage and safety are described in `gemini_wire`.
+signatures, usage and safety are described in `upstream_request`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ContentFilterError, IncompleteResponseError, ResponseError
-from ..providers.response import (
+from ...errors import ContentFilterError, IncompleteResponseError, ResponseError
+from ...providers.response import (
     FinishReason,
     ImageResponse,
     Reasoning,

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import InvalidRequestError, ResponseError
-from ..providers.media import Media
-from ..providers.response import (
+from ...errors import InvalidRequestError, ResponseError
+from ...providers.media import Media
+from ...providers.response import (
     FinishReason,
     Reasoning,
     ResponseType,

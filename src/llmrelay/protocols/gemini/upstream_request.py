@@ -1,5 +1,5 @@
 """Gemini `generateContent` requests (Gemini API and Vertex AI), I/O-free; responses are
-parsed by `gemini_stream`.
+parsed by `upstream_response`.
 
 `build_payload` turns our OpenAI-shaped messages and parameters into a `GenerateContentRequest`.
 
@@ -37,12 +37,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import (
+from ...errors import (
     InvalidMessagesError,
     InvalidRequestError,
 )
-from ..providers.media import Media
-from ..providers.response import (
+from ...providers.media import Media
+from ...providers.response import (
     ResponseType,
 )
 

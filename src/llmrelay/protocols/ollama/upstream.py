@@ -22,10 +22,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import IncompleteResponseError, InvalidMessagesError, InvalidRequestError
-from ..providers.media import Media, load_media
-from ..providers.response import FinishReason, Reasoning, ResponseType, ToolCalls, Usage
-from .openai_wire import _check_response_format, _check_tools
+from ...errors import IncompleteResponseError, InvalidMessagesError, InvalidRequestError
+from ...providers.media import Media, load_media
+from ...providers.response import FinishReason, Reasoning, ResponseType, ToolCalls, Usage
+from ..openai.upstream import _check_response_format, _check_tools
 
 __all__ = [
     "DEFAULT_PORT",

@@ -1,4 +1,4 @@
-"""Anthropic Messages API requests, I/O-free (responses: `anthropic_stream`).
+"""Anthropic Messages API requests, I/O-free (responses: `upstream_response`).
 
 `build_payload` turns OpenAI-shaped messages and the spec's parameters into a `/v1/messages`
 body: system and developer messages lifted into `system`, `tool` results sent as `tool_result`
@@ -14,10 +14,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import InvalidMessagesError, InvalidRequestError
-from ..providers.media import Media, load_media
-from ..providers.response import ResponseType
-from .openai_wire import _check_response_format, _check_tools
+from ...errors import InvalidMessagesError, InvalidRequestError
+from ...providers.media import Media, load_media
+from ...providers.response import ResponseType
+from ..openai.upstream import _check_response_format, _check_tools
 
 __all__ = ["DEFAULT_MAX_TOKENS", "build_messages", "build_payload"]
 

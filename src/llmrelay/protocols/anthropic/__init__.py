@@ -1,0 +1,1 @@
+"""Anthropic Messages: `upstream_request` and `upstream_response` (provider direction)."""

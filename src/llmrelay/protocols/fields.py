@@ -1,0 +1,93 @@
+"""Checking the fields of a request the gateway received, shared by every API family.
+
+Only an allow-list of request fields reaches a provider. Fields that would redirect upstream
+traffic or credentials (`api_base`, `base_url`, `api_key`, `proxy`, `headers`, …) are refused
+with an error naming them unless the operator allowed them; unknown fields are refused too, so a
+caller never believes a setting took effect when it did not. Errors are `FieldError`s that name
+the field (`param`), for the OpenAI- or Anthropic-shaped 400 the gateway answers with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from ..errors import InvalidRequestError
+
+__all__ = [
+    "REDIRECTING",
+    "FieldError",
+    "check_media_url",
+    "is_int",
+    "is_number",
+    "is_str_list",
+    "take",
+]
+
+#: Request fields that would send traffic or credentials somewhere the caller chose, change
+#: how hard the gateway hammers a provider, or read files on the gateway's machine.
+REDIRECTING = frozenset(
+    {
+        "api_base", "base_url", "api_key", "proxy", "proxies", "headers", "extra_headers",
+        "extra_body", "extra_query", "cookies", "auth", "organization", "project", "timeout",
+        "max_retries", "media", "api_version", "endpoint", "url", "host",
+    }
+)  # fmt: skip
+
+
+class FieldError(InvalidRequestError):
+    """A request field is wrong, unknown or refused; `param` names it."""
+
+    def __init__(self, param: str, message: str, *, status_code: int = 400) -> None:
+        super().__init__(message, status_code=status_code)
+        self.param = param
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def take(
+    body: Mapping[str, Any],
+    known: Mapping[str, Callable[[Any], bool] | None],
+    ignored: Collection[str],
+    allowed: Collection[str],
+) -> dict[str, Any]:
+    """The fields of `body` to pass on: each of `known` (checked by its predicate, None: any
+    value), `ignored` ones dropped, operator-`allowed` ones passed as given; anything else is a
+    `FieldError` (redirecting fields say so)."""
+    out: dict[str, Any] = {}
+    for name, value in body.items():
+        if name in known:
+            check = known[name]
+            if value is not None and check is not None and not check(value):
+                raise FieldError(name, f"{name}: invalid value of type {type(value).__name__}")
+            if value is not None:
+                out[name] = value
+        elif name in allowed:
+            out[name] = value
+        elif name in ignored:
+            continue
+        elif name in REDIRECTING:
+            raise FieldError(
+                name,
+                f"{name}: refused — it would redirect upstream traffic or credentials "
+                "(the gateway's operator can allow it with --allow-request-field)",
+            )
+        else:
+            raise FieldError(name, f"{name}: unknown field")
+    return out
+
+
+def check_media_url(url: Any, where: str) -> None:
+    """Images and files in messages: a `data:` URI or an http(s) URL, never a local path."""
+    if not isinstance(url, str) or not url.startswith(("data:", "https://", "http://")):
+        raise FieldError("messages", f"{where}: a URL must be a data: URI or an http(s) URL")

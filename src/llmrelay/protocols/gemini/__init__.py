@@ -1,0 +1,1 @@
+"""Gemini generateContent: `upstream_request` and `upstream_response` (provider direction)."""

@@ -1,0 +1,1 @@
+"""Ollama /api/chat: `upstream` (provider direction)."""

@@ -1,0 +1,204 @@
+"""`/openapi.json`: the gateway's routes, what they take and every answer they give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["openapi_spec"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_OPENAI_ERRORS = {
+    str(code): _json(_ref("Error"), text)
+    for code, text in (
+        (400, "Malformed JSON or a field that is wrong, unknown or refused (`param` names it)"),
+        (401, "No valid gateway key"),
+        (402, "The provider wants payment"),
+        (403, "The provider refused the credentials"),
+        (404, "Unknown model or provider"),
+        (405, "Method not allowed"),
+        (413, "Body over the size limit"),
+        (422, "The provider refused the request"),
+        (429, "Rate limited (Retry-After says when to retry)"),
+        (502, "The provider failed or could not be reached"),
+        (503, "At the in-flight limit, or no provider configured (Retry-After)"),
+        (504, "The provider timed out"),
+    )
+}
+_ANTHROPIC_ERRORS = {
+    code: _json(_ref("AnthropicError"), answer["description"])
+    for code, answer in _OPENAI_ERRORS.items()
+}
+_AUTH_ERRORS = {k: v for k, v in _OPENAI_ERRORS.items() if k in ("401", "405")}
+_SSE = {"text/event-stream": {"schema": {"type": "string"}}}
+
+_MESSAGE = {
+    "type": "object",
+    "required": ["role"],
+    "properties": {
+        "role": {"type": "string", "enum": ["system", "developer", "user", "assistant", "tool"]},
+        "content": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}},
+                              {"type": "null"}]},
+        "name": {"type": "string"},
+        "tool_calls": {"type": "array", "items": {"type": "object"}},
+        "tool_call_id": {"type": "string"},
+    },
+}  # fmt: skip
+
+_CHAT_REQUEST = {
+    "type": "object",
+    "required": ["model", "messages"],
+    "properties": {
+        "model": {"type": "string"},
+        "messages": {"type": "array", "minItems": 1, "items": _MESSAGE},
+        "stream": {"type": "boolean"},
+        "stream_options": {"type": "object",
+                           "properties": {"include_usage": {"type": "boolean"}}},
+        "provider": {"type": "string", "description": "llmrelay: the provider to use"},
+        "temperature": {"type": "number"},
+        "top_p": {"type": "number"},
+        "max_tokens": {"type": "integer"},
+        "max_completion_tokens": {"type": "integer"},
+        "stop": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        "seed": {"type": "integer"},
+        "tools": {"type": "array", "items": {"type": "object"}},
+        "tool_choice": {"anyOf": [{"type": "string"}, {"type": "object"}]},
+        "response_format": {"type": "object"},
+        "user": {"type": "string"},
+        "n": {"type": "integer"},
+        "presence_penalty": {"type": "number"},
+        "frequency_penalty": {"type": "number"},
+        "reasoning_effort": {"type": "string"},
+    },
+}  # fmt: skip
+
+_MESSAGES_REQUEST = {
+    "type": "object",
+    "required": ["model", "messages", "max_tokens"],
+    "properties": {
+        "model": {"type": "string"},
+        "max_tokens": {"type": "integer", "minimum": 1},
+        "messages": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["role", "content"],
+            "properties": {"role": {"type": "string", "enum": ["user", "assistant"]},
+                           "content": {"anyOf": [{"type": "string"},
+                                                 {"type": "array", "items": {"type": "object"}}]}},
+        }},
+        "system": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]},
+        "stream": {"type": "boolean"},
+        "provider": {"type": "string", "description": "llmrelay: the provider to use"},
+        "stop_sequences": {"type": "array", "items": {"type": "string"}},
+        "temperature": {"type": "number"},
+        "top_p": {"type": "number"},
+        "top_k": {"type": "integer"},
+        "tools": {"type": "array", "items": {"type": "object"}},
+        "tool_choice": {"type": "object"},
+        "thinking": {"type": "object"},
+        "metadata": {"type": "object"},
+    },
+}  # fmt: skip
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["message", "type"],
+        "properties": {"message": {"type": "string"}, "type": {"type": "string"},
+                       "param": {"type": ["string", "null"]},
+                       "code": {"type": ["string", "null"]}}}}},
+    "AnthropicError": {"type": "object", "required": ["type", "error"], "properties": {
+        "type": {"const": "error"},
+        "error": {"type": "object", "required": ["type", "message"],
+                  "properties": {"type": {"type": "string"}, "message": {"type": "string"}}}}},
+    "ChatCompletionRequest": _CHAT_REQUEST,
+    "ChatCompletion": {"type": "object", "required": ["id", "object", "created", "model",
+                                                      "choices"], "properties": {
+        "id": {"type": "string"}, "object": {"const": "chat.completion"},
+        "created": {"type": "integer"}, "model": {"type": "string"},
+        "choices": {"type": "array", "items": {"type": "object"}},
+        "usage": {"type": "object"}}},
+    "MessagesRequest": _MESSAGES_REQUEST,
+    "Message": {"type": "object", "required": ["id", "type", "role", "content", "model",
+                                               "stop_reason", "usage"], "properties": {
+        "id": {"type": "string"}, "type": {"const": "message"}, "role": {"const": "assistant"},
+        "content": {"type": "array", "items": {"type": "object"}}, "model": {"type": "string"},
+        "stop_reason": {"type": ["string", "null"]}, "usage": {"type": "object"}}},
+    "Model": {"type": "object", "required": ["id", "object", "owned_by"], "properties": {
+        "id": {"type": "string"}, "object": {"const": "model"}, "created": {"type": "integer"},
+        "owned_by": {"type": "string"}}},
+    "ModelList": {"type": "object", "required": ["object", "data"], "properties": {
+        "object": {"const": "list"}, "data": {"type": "array", "items": _ref("Model")}}},
+    "ProviderList": {"type": "object", "required": ["object", "data"], "properties": {
+        "object": {"const": "list"}, "data": {"type": "array", "items": {
+            "type": "object", "required": ["id", "configured"],
+            "properties": {"id": {"type": "string"}, "label": {"type": "string"},
+                           "configured": {"type": "boolean"},
+                           "upstream": {"type": "boolean"}}}}}},
+    "Health": {"type": "object", "required": ["status"],
+               "properties": {"status": {"const": "ok"}}},
+}  # fmt: skip
+
+
+def openapi_spec() -> dict[str, Any]:
+    """The OpenAPI 3.1 document."""
+    security: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "llmrelay gateway", "version": "1",
+                 "description": "OpenAI- and Anthropic-compatible API in front of any provider"},
+        "components": {
+            "schemas": _SCHEMAS,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+            },
+        },
+        "security": security,
+        "paths": {
+            "/v1/chat/completions": {"post": {
+                "operationId": "createChatCompletion",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _ref("ChatCompletionRequest")}}},
+                "responses": {"200": {"description": "The answer, or with stream: true its "
+                                      "chunks as server-sent events ending with data: [DONE]",
+                                      "content": {"application/json": {
+                                          "schema": _ref("ChatCompletion")}, **_SSE}},
+                              **_OPENAI_ERRORS},
+            }},
+            "/v1/messages": {"post": {
+                "operationId": "createMessage",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _ref("MessagesRequest")}}},
+                "responses": {"200": {"description": "The message, or with stream: true its "
+                                      "events (message_start … message_stop)",
+                                      "content": {"application/json": {
+                                          "schema": _ref("Message")}, **_SSE}},
+                              **_ANTHROPIC_ERRORS},
+            }},
+            "/v1/models": {"get": {"operationId": "listModels", "responses": {
+                "200": _json(_ref("ModelList"), "The models this gateway routes"),
+                **_AUTH_ERRORS}}},
+            "/v1/models/{model}": {"get": {
+                "operationId": "retrieveModel",
+                "parameters": [{"name": "model", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": _json(_ref("Model"), "The model"),
+                              "404": _OPENAI_ERRORS["404"], **_AUTH_ERRORS}}},
+            "/v1/providers": {"get": {"operationId": "listProviders", "responses": {
+                "200": _json(_ref("ProviderList"), "Providers and whether they are configured"),
+                **_AUTH_ERRORS}}},
+            "/health": {"get": {"operationId": "health", "security": [], "responses": {
+                "200": _json(_ref("Health"), "The process serves (no key needed)")}}},
+            "/metrics": {"get": {"operationId": "metrics", "responses": {
+                "200": {"description": "Prometheus text format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}}},
+                **_AUTH_ERRORS}}},
+            "/openapi.json": {"get": {"operationId": "openapi", "responses": {
+                "200": _json({"type": "object"}, "This document"), **_AUTH_ERRORS}}},
+        },
+    }  # fmt: skip

@@ -1,0 +1,83 @@
+"""The gateway, served by a real uvicorn server on loopback from a background thread.
+
+    with serve_gateway(GatewayConfig(api_keys=("k",), upstreams=(…,))) as gw:
+        OpenAI(base_url=gw.base_url + "/v1", api_key="k")
+
+`gw.app` is the running `Gateway` (its metrics, limits); `gw.url` the root URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import uvicorn
+
+from llmrelay.server.app import Gateway, create_app
+from llmrelay.server.config import GatewayConfig
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningGateway:
+    app: Gateway
+    url: str
+    server: uvicorn.Server
+
+    @property
+    def base_url(self) -> str:
+        """For the openai SDK (…/v1)."""
+        return self.url + "/v1"
+
+
+@contextlib.contextmanager
+def serve_gateway(
+    config: GatewayConfig, *, shutdown_timeout: float = 5.0
+) -> Iterator[RunningGateway]:
+    app = create_app(config)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, http="httptools", loop="asyncio",
+            lifespan="on", access_log=False, log_level="warning",
+            timeout_graceful_shutdown=shutdown_timeout,
+        )
+    )  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the gateway did not start")
+        time.sleep(0.01)
+    try:
+        yield RunningGateway(app, f"http://127.0.0.1:{port}", server)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def raw_request(
+    url: str, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+) -> tuple[int, bytes]:
+    """One HTTP/1.1 request sent byte for byte (paths are not normalised): (status, raw reply)."""
+    host, port = url.removeprefix("http://").split(":")
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    if body or method in ("POST", "PUT"):
+        lines.append(f"Content-Length: {len(body)}")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    return int(reply.split(b" ", 2)[1]), reply
