@@ -241,7 +241,7 @@ def test_cut_stream_ends_with_an_error_event(fresh: Stack) -> None:
 def test_long_stream_arrives_whole(fresh: Stack) -> None:
     fresh.openai.script(Many(300))
     with client(fresh).messages.stream(
-        model="gpt-4o-mini", max_tokens=64, messages=MESSAGES
+        model="gpt-4o-mini", max_tokens=1024, messages=MESSAGES
     ) as stream:
         text = "".join(stream.text_stream)
     assert text == " ".join(f"t{i}" for i in range(300))
