@@ -8,6 +8,7 @@ from the `api_key` argument or the preset's environment variable, read at call t
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, ClassVar
 
@@ -17,6 +18,7 @@ from ..errors import (
     MissingAuthError,
     ModelNotFoundError,
     UnsupportedParameterError,
+    error_from_body,
 )
 from ..providers.asyncio import run_sync
 from ..providers.base_provider import (
@@ -243,12 +245,26 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
                 for chunk in parser.close():
                     yield chunk
                 return
+            if event.event == "error":  # whatever its data holds, the answer failed
+                raise error_from_body(
+                    _error_data(event.data), provider=cls.__name__, secrets=(key,)
+                )
             data = event_json(event, request)
-            if event.event == "error" or not isinstance(data, dict):
-                cls.raise_error(data if isinstance(data, dict) else str(data), secrets=(key,))
+            if not isinstance(data, dict):
+                data = str(data)
+            # `{"error": …}` (OpenAI) and `{"object": "error", "message": …}` (vLLM, FastChat)
             cls.raise_error(data, secrets=(key,))
             for chunk in parser.feed(data):
                 yield chunk
         raise IncompleteResponseError(
             "the stream ended without its [DONE] marker", provider=cls.__name__
         )
+
+
+def _error_data(text: str) -> Any:
+    """An `event: error`'s data: its JSON, or the text itself (never empty)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.strip() or "the stream reported an error"
+    return data if data not in (None, {}, [], "") else "the stream reported an error"

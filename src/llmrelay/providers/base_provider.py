@@ -437,6 +437,7 @@ def _is_error_body(data: Any) -> bool:
             data.get("error") not in (None, False, "")
             or "error_message" in data
             or data.get("type") == "error"
+            or data.get("object") == "error"  # vLLM, FastChat
         )
     return False
 
