@@ -447,7 +447,8 @@ class AuthFileMixin:
 
     @classmethod
     def get_cache_file(cls) -> Path:
-        """`<cache dir>/auth_<parent or class name>.json`, always inside the cache directory."""
+        """`<cache dir>/auth_<parent or class name>-<hash>.json`, inside the cache directory;
+        one file per exact name (see `auth_cache.cache_file`)."""
         return cache_file(getattr(cls, "parent", None) or cls.__name__)
 
 

@@ -43,9 +43,11 @@ def _quote(text: str, request: Request) -> str:
 
 
 async def read_body(
-    response: aiohttp.ClientResponse, request: Request, limit: int = MAX_BODY_BYTES
+    response: aiohttp.ClientResponse, request: Request, limit: int | None = None
 ) -> bytes:
-    """The whole body, refused with `ResponseTooLargeError` once it passes `limit` bytes."""
+    """The whole body, refused with `ResponseTooLargeError` once it passes `limit` bytes
+    (default `MAX_BODY_BYTES`)."""
+    limit = limit or MAX_BODY_BYTES
     too_large = ResponseTooLargeError(
         f"the response body is larger than {limit} bytes", provider=request.provider
     )
@@ -88,11 +90,13 @@ def event_json(event: ServerSentEvent, request: Request) -> Any:
 
 
 async def iter_sse(
-    response: aiohttp.ClientResponse, request: Request, max_event_bytes: int = MAX_EVENT_BYTES
+    response: aiohttp.ClientResponse, request: Request, max_event_bytes: int | None = None
 ) -> AsyncIterator[ServerSentEvent]:
     """The server-sent events of the body; a stream cut mid-event raises
     `IncompleteResponseError` (a stream cut between events is the caller's to judge: only it
-    knows the protocol's end marker)."""
+    knows the protocol's end marker). An event over `max_event_bytes` (default
+    `MAX_EVENT_BYTES`) raises `ResponseTooLargeError`."""
+    max_event_bytes = max_event_bytes or MAX_EVENT_BYTES
     decoder = SSEDecoder(max_event_bytes=max_event_bytes)
     async for chunk in response.content.iter_any():
         try:
@@ -110,9 +114,11 @@ async def iter_sse(
 
 
 async def iter_ndjson(
-    response: aiohttp.ClientResponse, request: Request, max_line_bytes: int = MAX_EVENT_BYTES
+    response: aiohttp.ClientResponse, request: Request, max_line_bytes: int | None = None
 ) -> AsyncIterator[Any]:
-    """The JSON values of an NDJSON body, one per line."""
+    """The JSON values of an NDJSON body, one per line; a line over `max_line_bytes` (default
+    `MAX_EVENT_BYTES`) raises `ResponseTooLargeError`."""
+    max_line_bytes = max_line_bytes or MAX_EVENT_BYTES
     decoder = NDJSONDecoder(max_line_bytes=max_line_bytes)
     try:
         async for chunk in response.content.iter_any():
