@@ -43,8 +43,8 @@ DONE_REASONS = {"stop": "stop", "length": "length", "load": "stop", "unload": "s
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant",
           "tool": "tool", "function": "tool"}  # fmt: skip
 _NO_URLS = (
-    "Ollama takes image bytes, not URLs, and llmrelay does not fetch them: pass the image as "
-    "media=[(bytes_or_path, name)] or as a data: URI"
+    "Ollama takes image bytes, not URLs (OllamaNative fetches URLs before building the "
+    "request): pass the image as media=[(bytes_or_path, name)] or as a data: URI"
 )
 
 Chunk = str | ResponseType

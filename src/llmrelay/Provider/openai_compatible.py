@@ -26,7 +26,7 @@ from ..providers.base_provider import (
     ProviderModelMixin,
     RaiseErrorMixin,
 )
-from ..providers.media import load_media
+from ..providers.media import fetch_urls, inline_message_urls, load_media
 from ..providers.model_lists import model_lists
 from ..transport.http import (
     DEFAULT_MAX_RETRIES,
@@ -38,7 +38,7 @@ from ..transport.http import (
     read_json,
 )
 from ..typing import AsyncResult, MediaListType, Messages
-from .openai_wire import StreamParser, build_payload, parse_completion
+from .openai_wire import StreamParser, build_messages, build_payload, parse_completion
 
 __all__ = ["OpenaiTemplate"]
 
@@ -63,6 +63,10 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
     auth_header: ClassVar[str] = "Authorization"
     #: Whether the API takes `web_search_options` (OpenAI's search models do).
     web_search_options: ClassVar[bool] = False
+    #: Fetch media URLs with llmrelay's guarded fetcher and send bytes, instead of passing the
+    #: URL on: for servers in the operator's own network (vLLM, llama.cpp, …), which would
+    #: otherwise fetch a caller's URL from inside it.
+    fetch_media_urls: ClassVar[bool] = False
 
     # -- configuration, resolved per call ------------------------------------------------------
 
@@ -191,11 +195,12 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
             )
         base = cls.resolve_api_base(api_base)
         key = cls.resolve_api_key(api_key)
+        loaded = load_media(media)
         payload = build_payload(
             cls.get_model(model) if model or cls.default_model else "",
             messages,
             stream=stream,
-            media=load_media(media),
+            media=loaded,
             response_format=response_format,
             tools=tools,
             tool_choice=tool_choice,
@@ -209,6 +214,10 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
             user=user,
             web_search_options={} if web_search else None,
         )
+        if cls.fetch_media_urls:  # everything is checked: now the media URLs may be fetched
+            payload["messages"] = build_messages(
+                await inline_message_urls(list(messages)), await fetch_urls(loaded)
+            )
         request = Request(
             provider=cls.__name__,
             headers=cls._headers(key, stream),
