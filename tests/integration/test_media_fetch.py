@@ -42,12 +42,17 @@ async def test_a_loopback_server_is_fetched_with_the_switch(
     assert len(server.requests) == 2
 
 
-async def test_redirects_are_checked_hop_by_hop() -> None:
+async def test_redirects_are_checked_hop_by_hop(monkeypatch: pytest.MonkeyPatch) -> None:
+    looked_up = _pin(monkeypatch, {"evil.test": ["0.0.0.0"]})
     async with FaultServer() as server:
-        server.script(Redirect("/next"), Redirect("http://169.254.169.254/latest/"), IMAGE)
-        with pytest.raises(InvalidRequestError, match="metadata"):
+        server.script(Redirect("/next"), Redirect(f"http://evil.test:{server.port}/x"))
+        with pytest.raises(InvalidRequestError, match="resolves to an unspecified address"):
             await fetch(f"{server.url}/a.png", allow_private=True)
         assert [r[1] for r in server.requests] == ["/a.png", "/next"]
+        assert looked_up == ["127.0.0.1", "evil.test"]
+        server.script(Redirect("/next"), Redirect("http://169.254.169.254/latest/"))
+        with pytest.raises(InvalidRequestError, match="metadata"):
+            await fetch(f"{server.url}/a.png", allow_private=True)
         server.script(Redirect("/next"), Redirect("/next"), IMAGE)
         assert await fetch(f"{server.url}/a.png", allow_private=True) == (PNG, "image/png")
 
