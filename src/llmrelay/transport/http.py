@@ -43,19 +43,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import (
-    APIConnectionError,
-    ConnectTimeoutError,
-    IdleTimeoutError,
-    IncompleteResponseError,
     InvalidRequestError,
     LLMRelayError,
-    ProxyError,
     ResponseStatusError,
     TotalTimeoutError,
     error_from_body,
     redact,
 )
 from .body import MAX_BODY_BYTES, MAX_EVENT_BYTES, event_json, iter_ndjson, iter_sse, read_json
+from .failures import cause, map_exception, retryable
 from .session import get_session, proxy_password, validate_proxy
 
 if TYPE_CHECKING:
@@ -83,7 +79,6 @@ MAX_RETRY_DELAY = 8.0
 MAX_ERROR_BODY = 1 << 20
 #: Same-origin redirects followed within one attempt.
 MAX_REDIRECTS = 5
-_RETRY_STATUSES = frozenset({408, 409, 429})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 log = logging.getLogger("llmrelay.transport")
 
@@ -157,81 +152,6 @@ def _retry_delay(attempt: int, retry_after: float | None) -> float:
     if retry_after is not None:
         return retry_after
     return min(INITIAL_RETRY_DELAY * 2.0**attempt, MAX_RETRY_DELAY) * (1 - 0.25 * random.random())
-
-
-def _socks_error(exc: BaseException, request: Request) -> LLMRelayError | None:
-    """python-socks' errors (raised through aiohttp-socks) derive from Exception alone."""
-    kind = type(exc).__name__
-    if not type(exc).__module__.startswith(("python_socks", "aiohttp_socks")):
-        return None
-    secrets, name = request.secrets, request.provider
-    if kind == "ProxyTimeoutError":
-        return ConnectTimeoutError(f"SOCKS proxy timed out: {exc}", provider=name, secrets=secrets)
-    if kind == "ProxyConnectionError":
-        return APIConnectionError(f"SOCKS proxy: {exc}", provider=name, secrets=secrets)
-    return ProxyError(f"SOCKS proxy: {exc}", provider=name, secrets=secrets)
-
-
-def _map_exception(
-    exc: BaseException, request: Request, *, answered: bool = True
-) -> LLMRelayError | None:
-    """The llmrelay error for an aiohttp/asyncio failure, or None if it is not one of those.
-    Before any response byte (`answered` False) a closed connection is a connection error,
-    retried like the others (a stale keep-alive connection); after, the answer is incomplete."""
-    import aiohttp
-
-    name = request.provider
-    if isinstance(exc, LLMRelayError):
-        return None
-    if not answered and isinstance(exc, aiohttp.ServerDisconnectedError):
-        return APIConnectionError(
-            "the server closed the connection before answering (ServerDisconnectedError)",
-            provider=name,
-        )
-    if isinstance(exc, aiohttp.ClientHttpProxyError):
-        return ProxyError(
-            f"the proxy answered {exc.status} {exc.message}", status_code=exc.status, provider=name
-        )
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return ConnectTimeoutError(
-            f"no connection within {request.timeouts.connect} s", provider=name
-        )
-    if isinstance(exc, aiohttp.SocketTimeoutError):
-        return IdleTimeoutError(
-            f"no data for {request.timeouts.idle} s (idle timeout)", provider=name
-        )
-    if isinstance(exc, asyncio.TimeoutError):
-        return TotalTimeoutError(
-            f"no complete answer within {request.timeouts.total} s", provider=name
-        )
-    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
-        return IncompleteResponseError(
-            f"the connection closed before the response was complete ({type(exc).__name__})",
-            provider=name,
-        )
-    if isinstance(exc, aiohttp.InvalidURL):
-        return InvalidRequestError(f"invalid URL: {exc}", provider=name, secrets=request.secrets)
-    if isinstance(exc, aiohttp.ClientError | OSError):
-        return APIConnectionError(
-            f"{type(exc).__name__}: {exc}", provider=name, secrets=request.secrets
-        )
-    return _socks_error(exc, request)
-
-
-def _cause(exc: BaseException, request: Request) -> BaseException | None:
-    """`exc` as the mapped error's cause, unless its text shows a secret (aiohttp puts the
-    proxy URL, credentials included, in some of its errors)."""
-    text = f"{exc}\n{exc!r}"
-    return exc if redact(text, request.secrets) == text else None
-
-
-def _retryable(error: LLMRelayError) -> bool:
-    if isinstance(error, ProxyError):
-        return False
-    if isinstance(error, APIConnectionError | ConnectTimeoutError):
-        return True
-    status = error.status_code
-    return status is not None and (status in _RETRY_STATUSES or status >= 500)
 
 
 async def _error_for_response(response: aiohttp.ClientResponse, request: Request) -> LLMRelayError:
@@ -356,10 +276,10 @@ async def open_response(
                 timeout=client_timeout,
             )  # fmt: skip
         except Exception as exc:
-            error = _map_exception(exc, request, answered=False)
+            error = map_exception(exc, request, answered=False)
             if error is None:
                 raise
-            error.__cause__ = _cause(exc, request)
+            error.__cause__ = cause(exc, request)
             error.__suppress_context__ = True
         else:
             _log_response(response, request)
@@ -367,29 +287,29 @@ async def open_response(
                 try:
                     yield response
                 except Exception as exc:
-                    mapped = _map_exception(exc, request)
+                    mapped = map_exception(exc, request)
                     if mapped is None:
                         raise
-                    raise mapped from _cause(exc, request)
+                    raise mapped from cause(exc, request)
                 finally:
                     _finish(response)
                 return
             try:
                 error = await _error_for_response(response, request)
             except Exception as exc:
-                error = _map_exception(exc, request)
+                error = map_exception(exc, request)
                 if error is None:
                     raise
-                error.__cause__ = _cause(exc, request)
+                error.__cause__ = cause(exc, request)
                 error.__suppress_context__ = True
             finally:
                 _finish(response)
         delay = _retry_delay(attempt, error.retry_after)
         out_of_time = deadline is not None and loop.time() + delay >= deadline
         reason = type(error).__name__
-        if attempt >= request.max_retries or not _retryable(error) or out_of_time:
+        if attempt >= request.max_retries or not retryable(error) or out_of_time:
             why = (
-                "not retryable" if not _retryable(error)
+                "not retryable" if not retryable(error)
                 else "out of time" if out_of_time else "out of retries"
             )  # fmt: skip
             log.debug(
