@@ -56,7 +56,7 @@ def _check_part(where: str, part: object) -> None:
     if not isinstance(part, Mapping):
         raise _fail(where, f"a content part must be an object, not {_type_name(part)}")
     kind = part.get("type")
-    if kind not in PART_PAYLOAD:
+    if not isinstance(kind, str) or kind not in PART_PAYLOAD:
         raise _fail(
             where, f"unknown content part type {kind!r}; expected one of {sorted(PART_PAYLOAD)}"
         )
@@ -105,7 +105,7 @@ def _check_message(i: int, message: object) -> None:
     if "role" not in message:
         raise _fail(where, "missing 'role'")
     role = message["role"]
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         raise _fail(where, f"unknown role {role!r}; expected one of {sorted(ROLES)}")
     unknown = set(message) - MESSAGE_KEYS
     if unknown:
