@@ -18,6 +18,7 @@ The tree::
     │   ├── RateLimitError                  429 (retry_after when known)
     │   ├── ResponseStatusError             any other status: 404, 408, 409, 5xx, …
     │   ├── IncompleteResponseError         a stream that ended before its end marker
+    │   ├── ResponseTooLargeError           a body, event or line over llmrelay's size cap
     │   └── ContentFilterError              a safety filter blocked the prompt or the answer
     ├── TimeoutError (builtins.TimeoutError)
     │   ├── ConnectTimeoutError, IdleTimeoutError, TotalTimeoutError
@@ -77,6 +78,7 @@ __all__ = [
     "RateLimitError",
     "ResponseError",
     "ResponseStatusError",
+    "ResponseTooLargeError",
     "RetryNoProviderError",
     "RetryProviderError",
     "StreamNotSupportedError",
@@ -235,6 +237,13 @@ class ResponseStatusError(ResponseError):
 
 class IncompleteResponseError(ResponseError):
     default_message = "the response ended before it was complete"
+
+
+class ResponseTooLargeError(ResponseError):
+    """A response body, stream event or NDJSON line exceeded llmrelay's size cap (the rest
+    is not read)."""
+
+    default_message = "the response is larger than llmrelay accepts"
 
 
 class ContentFilterError(ResponseError):

@@ -25,6 +25,7 @@ from llmrelay.providers.response import FinishReason, Reasoning, ToolCalls, Usag
 from support.fake_ollama import FakeOllama, Lines
 from support.fake_openai import CutStream, Reply, Status, StreamThenError, ToolCall
 from support.fake_openai import Usage as UsageSpec
+from support.faults import Body, FaultServer
 
 pytestmark = pytest.mark.integration
 
@@ -192,13 +193,29 @@ async def test_media_go_as_raw_base64_images(fake: FakeOllama) -> None:
     assert message["images"] == [base64.b64encode(PNG).decode()]
 
 
-async def test_image_urls_are_refused_before_any_request(fake: FakeOllama) -> None:
-    with pytest.raises(InvalidRequestError, match="not URLs"):
-        await ask(fake, media=["https://example.com/cat.png"])
-    part = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
-    with pytest.raises(InvalidRequestError, match="does not fetch"):
+async def test_image_urls_to_private_hosts_are_refused_before_any_request(
+    fake: FakeOllama,
+) -> None:
+    image = f"http://127.0.0.1:{fake.base_url.rsplit(':', 1)[1]}/cat.png"
+    with pytest.raises(InvalidRequestError, match="loopback"):
+        await ask(fake, media=[image])
+    part = {"type": "image_url", "image_url": {"url": "http://169.254.169.254/cat.png"}}
+    with pytest.raises(InvalidRequestError, match="metadata"):
         await ask(fake, messages=[{"role": "user", "content": [part]}])
     assert fake.requests == []
+
+
+async def test_image_urls_are_fetched_and_sent_as_bytes_when_private_hosts_are_allowed(
+    fake: FakeOllama, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMRELAY_ALLOW_PRIVATE_MEDIA", "1")
+    async with FaultServer(Body(PNG, content_type="image/png")) as images:
+        part = {"type": "image_url", "image_url": {"url": f"{images.url}/b.png"}}
+        content = [{"type": "text", "text": "two"}, part]
+        await ask(fake, messages=[{"role": "user", "content": content}], media=[images.url])
+    assert sorted(r[1] for r in images.requests) == ["/", "/b.png"]
+    [message] = fake.requests[0].body["messages"]
+    assert message["images"] == [base64.b64encode(PNG).decode()] * 2
 
 
 async def test_web_search_is_refused_clearly(fake: FakeOllama) -> None:

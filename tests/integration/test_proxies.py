@@ -22,6 +22,7 @@ from aiohttp import web
 from llmrelay.errors import APIConnectionError, InvalidRequestError, ProxyError
 from llmrelay.Provider import OpenaiTemplate
 from support.proxies import HttpProxy, Socks5Proxy
+from support.secrets import assert_masked
 
 pytestmark = pytest.mark.integration
 
@@ -133,11 +134,10 @@ async def failure(proxy: str, api_base: str) -> Exception:
 
 
 def assert_hidden(error: BaseException, password: str) -> None:
-    """Neither the password nor its Basic-auth encoding shows in the error's str or repr."""
+    """Neither the password nor its Basic-auth encoding shows in the error's str, repr or
+    rendered traceback (chained exceptions included)."""
     encoded = base64.b64encode(f"{USER}:{password}".encode()).decode()
-    for text in (str(error), repr(error)):
-        assert password not in text
-        assert encoded not in text
+    assert_masked(error, [password, encoded])
 
 
 def with_password(url: str, password: str) -> str:

@@ -20,6 +20,10 @@ The "chunks" of a fault are the first events of its ``reply``'s stream: the role
 reasoning, content and tool-call chunks (never the finish or usage chunk). Stalls and trickles end
 when the client disconnects, when the fake stops, or after ``max_seconds`` (then the connection is
 dropped). Handlers that see their client go away count it in ``fake.disconnects``.
+
+Any fault of ``support.faults`` (cut, reset, stalls, drip, in-stream errors in every family's
+shape, malformed JSON, giant events, Retry-After forms, redirects) may be queued too: it is
+played as raw bytes for the next POST, on this fake and on every fake built on it.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
 from aiohttp import web
+
+from support.faults import Fault, play
 
 PROMPT_TOKENS = 10  # prompt_tokens of the automatic usage
 _SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
@@ -146,7 +152,8 @@ class Trickle:
     max_seconds: float = 60.0
 
 
-Behaviour = Reply | Many | Status | StreamThenError | CutStream | Stall | Trickle
+#: Also any `support.faults.Fault`, played for the next POST whatever the API.
+Behaviour = Reply | Many | Status | StreamThenError | CutStream | Stall | Trickle | Fault
 
 
 @dataclass(frozen=True)
@@ -459,6 +466,14 @@ class FakeOpenAI:
         refusal = self._refuse(record)
         if refusal is not None:
             return refusal
+        if request.method == "POST" and self._queue and isinstance(self._queue[0], Fault):
+            fault = self._queue.popleft()
+            assert isinstance(fault, Fault)
+            try:
+                return await play(request, fault, self._idle)
+            except (asyncio.CancelledError, ConnectionResetError):
+                self._client_gone()
+                raise
         try:
             return await handler(request)
         except (web.HTTPNotFound, web.HTTPMethodNotAllowed):

@@ -22,7 +22,24 @@ MESSAGES = [{"role": "user", "content": "hi"}]
 
 
 def test_cache_file_lives_in_the_configured_directory(cache_dir: pathlib.Path) -> None:
-    assert AuthedStory.get_cache_file() == cache_dir / "auth_AuthedStory.json"
+    path = AuthedStory.get_cache_file()
+    assert path.parent == cache_dir
+    assert path.name.startswith("auth_AuthedStory-")
+    assert path.suffix == ".json"
+
+
+def test_names_map_to_files_injectively(cache_dir: pathlib.Path) -> None:
+    names = ["acme.ai", "acme_ai", "acme ai", "acme-ai", "ACME.ai", "acme/ai", "x" * 64 + "y"]
+    names.append("x" * 64 + "z")
+    assert len({cache_file(name) for name in names}) == len(names)
+    assert cache_file("acme.ai") == cache_file("acme.ai")
+
+
+def test_a_long_name_gives_a_usable_file(cache_dir: pathlib.Path) -> None:
+    path = cache_file("n" * 300)
+    write_json_atomic(path, {"token": "t"})
+    assert read_json(path) == {"token": "t"}
+    assert len(path.name) < 120
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/abs/path", "..", "a/../../b", "~root", ""])
@@ -45,7 +62,20 @@ def test_written_file_is_0600_and_atomic(cache_dir: pathlib.Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(cache_dir.stat().st_mode) == 0o700
     assert read_json(path) == {"token": "t2"}
-    assert sorted(p.name for p in cache_dir.iterdir()) == ["auth_X.json"]  # no temp files left
+    assert sorted(p.name for p in cache_dir.iterdir()) == [path.name]  # no temp files left
+
+
+def test_a_write_replaces_the_file_never_rewrites_it_in_place(cache_dir: pathlib.Path) -> None:
+    """A reader that opened the old file keeps reading the old, whole content (a rename), and a
+    file left readable by others becomes 0600 (a new file, not the old one rewritten)."""
+    path = cache_file("X")
+    write_json_atomic(path, {"token": "old"})
+    path.chmod(0o644)
+    with path.open(encoding="utf-8") as reader:
+        write_json_atomic(path, {"token": "new" * 100})
+        assert json.load(reader) == {"token": "old"}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert read_json(path) == {"token": "new" * 100}
 
 
 def test_failed_write_leaves_the_old_file_and_no_temp_file(cache_dir: pathlib.Path) -> None:
@@ -54,7 +84,7 @@ def test_failed_write_leaves_the_old_file_and_no_temp_file(cache_dir: pathlib.Pa
     with pytest.raises(TypeError):
         write_json_atomic(path, {"token": object()})
     assert read_json(path) == {"token": "old"}
-    assert [p.name for p in cache_dir.iterdir()] == ["auth_X.json"]
+    assert [p.name for p in cache_dir.iterdir()] == [path.name]
 
 
 def run(provider: type[AsyncAuthedProvider]) -> list[Any]:
@@ -174,7 +204,7 @@ def test_auth_result_that_is_not_json_is_refused_clearly() -> None:
 
 def test_cache_is_written_as_json_object(cache_dir: pathlib.Path) -> None:
     run(AuthedStory)
-    data = json.loads((cache_dir / "auth_AuthedStory.json").read_text())
+    data = json.loads(AuthedStory.get_cache_file().read_text())
     assert set(data) == {"token", "expires_at"}
 
 

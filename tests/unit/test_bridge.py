@@ -140,6 +140,16 @@ async def test_with_timeout_async() -> None:
     assert probe.finalized.is_set()
 
 
+async def test_closing_with_timeout_closes_its_inner_generator_at_once() -> None:
+    """The consumer stops early (aclose while the inner generator waits at a yield): the inner
+    generator is finalized now, not left for the garbage collector."""
+    probe = Probe()
+    outer = with_timeout(counting(probe), 10)
+    assert await outer.__anext__() == 0
+    await outer.aclose()
+    assert probe.finalized.is_set()
+
+
 async def test_with_timeout_passes_a_providers_own_timeout_error() -> None:
     async def own_timeout() -> AsyncIterator[int]:
         yield 1

@@ -85,7 +85,7 @@ def test_media_become_parts_of_the_last_user_message(tmp_path: pathlib.Path) -> 
     [
         ("cat.png", "must be a list"),
         (["/no/such/file.png"], r"is not a file, a data: URI or an http\(s\) URL"),
-        (["ftp://host/x.png"], "is not a file"),
+        (["ftp://host/x.png"], "scheme not accepted"),
         (["data:image/png,rawdata"], "must be base64"),
         ([(12, "x")], "unsupported media item of type int"),
     ],

@@ -33,7 +33,7 @@ from ..providers.base_provider import (
     ProviderModelMixin,
     RaiseErrorMixin,
 )
-from ..providers.media import load_media
+from ..providers.media import fetch_urls, inline_message_urls, load_media
 from ..providers.model_lists import model_lists
 from ..providers.think import ThinkTags
 from ..transport.http import (
@@ -187,11 +187,13 @@ class OllamaNative(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
             )
         base = cls.resolve_api_base(api_base)
         key = cls.resolve_api_key(api_key)
+        # Ollama takes image bytes: URLs are fetched by llmrelay's guarded fetcher.
+        loaded = await fetch_urls(load_media(media))
         payload = build_payload(
             cls.get_model(model) if model else "",
-            list(messages),
+            await inline_message_urls(list(messages)),
             stream=stream,
-            media=load_media(media),
+            media=loaded,
             response_format=response_format,
             tools=tools,
             tool_choice=tool_choice,

@@ -8,6 +8,7 @@ from the `api_key` argument or the preset's environment variable, read at call t
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, ClassVar
 
@@ -17,15 +18,21 @@ from ..errors import (
     MissingAuthError,
     ModelNotFoundError,
     UnsupportedParameterError,
+    error_from_body,
 )
-from ..protocols.openai.upstream import StreamParser, build_payload, parse_completion
+from ..protocols.openai.upstream import (
+    StreamParser,
+    build_messages,
+    build_payload,
+    parse_completion,
+)
 from ..providers.asyncio import run_sync
 from ..providers.base_provider import (
     AsyncGeneratorProvider,
     ProviderModelMixin,
     RaiseErrorMixin,
 )
-from ..providers.media import load_media
+from ..providers.media import fetch_urls, inline_message_urls, load_media
 from ..providers.model_lists import LOCAL_MODELS_TTL, model_lists
 from ..providers.think import ThinkTags
 from ..transport.http import (
@@ -62,6 +69,10 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
     auth_header: ClassVar[str] = "Authorization"
     #: Whether the API takes `web_search_options` (OpenAI's search models do).
     web_search_options: ClassVar[bool] = False
+    #: Fetch media URLs with llmrelay's guarded fetcher and send bytes, instead of passing the
+    #: URL on: for servers in the operator's own network (vLLM, llama.cpp, …), which would
+    #: otherwise fetch a caller's URL from inside it.
+    fetch_media_urls: ClassVar[bool] = False
 
     # -- configuration, resolved per call ------------------------------------------------------
 
@@ -192,11 +203,12 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
             )
         base = cls.resolve_api_base(api_base)
         key = cls.resolve_api_key(api_key)
+        loaded = load_media(media)
         payload = build_payload(
             cls.get_model(model) if model or cls.default_model else "",
             messages,
             stream=stream,
-            media=load_media(media),
+            media=loaded,
             response_format=response_format,
             tools=tools,
             tool_choice=tool_choice,
@@ -210,6 +222,10 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
             user=user,
             web_search_options={} if web_search else None,
         )
+        if cls.fetch_media_urls:  # everything is checked: now the media URLs may be fetched
+            payload["messages"] = build_messages(
+                await inline_message_urls(list(messages)), await fetch_urls(loaded)
+            )
         request = Request(
             provider=cls.__name__,
             headers=cls._headers(key, stream),
@@ -254,12 +270,26 @@ class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin
                 for chunk in parser.close():
                     yield chunk
                 return
+            if event.event == "error":  # whatever its data holds, the answer failed
+                raise error_from_body(
+                    _error_data(event.data), provider=cls.__name__, secrets=(key,)
+                )
             data = event_json(event, request)
-            if event.event == "error" or not isinstance(data, dict):
-                cls.raise_error(data if isinstance(data, dict) else str(data), secrets=(key,))
+            if not isinstance(data, dict):
+                data = str(data)
+            # `{"error": …}` (OpenAI) and `{"object": "error", "message": …}` (vLLM, FastChat)
             cls.raise_error(data, secrets=(key,))
             for chunk in parser.feed(data):
                 yield chunk
         raise IncompleteResponseError(
             "the stream ended without its [DONE] marker", provider=cls.__name__
         )
+
+
+def _error_data(text: str) -> Any:
+    """An `event: error`'s data: its JSON, or the text itself (never empty)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.strip() or "the stream reported an error"
+    return data if data not in (None, {}, [], "") else "the stream reported an error"

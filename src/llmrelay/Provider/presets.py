@@ -32,6 +32,8 @@ class Preset:
     aliases: tuple[tuple[str, str], ...] = ()
     #: Takes `web_search_options` (web_search=True).
     web_search: bool = False
+    #: A server in the operator's network: llmrelay fetches media URLs for it (guarded).
+    local: bool = False
 
 
 PRESETS: tuple[Preset, ...] = (
@@ -90,14 +92,17 @@ PRESETS: tuple[Preset, ...] = (
            label="Hugging Face router",
            aliases=(("llama-3.1-8b", "meta-llama/Llama-3.1-8B-Instruct"),)),
     Preset("Ollama", "https://ollama.com", "http://127.0.0.1:11434/v1", "OLLAMA_API_KEY",
-           None, needs_auth=False, api_base_env="OLLAMA_BASE_URL", label="Ollama (OpenAI API)"),
+           None, needs_auth=False, api_base_env="OLLAMA_BASE_URL", label="Ollama (OpenAI API)",
+           local=True),
     Preset("VLLM", "https://docs.vllm.ai", "http://127.0.0.1:8000/v1", "VLLM_API_KEY",
-           None, needs_auth=False, api_base_env="VLLM_BASE_URL", label="vLLM server"),
+           None, needs_auth=False, api_base_env="VLLM_BASE_URL", label="vLLM server",
+           local=True),
     Preset("LlamaCpp", "https://github.com/ggml-org/llama.cpp", "http://127.0.0.1:8080/v1",
            "LLAMACPP_API_KEY", None, needs_auth=False, api_base_env="LLAMACPP_BASE_URL",
-           label="llama.cpp server"),
+           label="llama.cpp server", local=True),
     Preset("LMStudio", "https://lmstudio.ai", "http://127.0.0.1:1234/v1", "LMSTUDIO_API_KEY",
-           None, needs_auth=False, api_base_env="LMSTUDIO_BASE_URL", label="LM Studio"),
+           None, needs_auth=False, api_base_env="LMSTUDIO_BASE_URL", label="LM Studio",
+           local=True),
 )  # fmt: skip
 
 
@@ -116,6 +121,7 @@ def _provider_class(row: Preset) -> type[OpenaiTemplate]:
         "default_model": row.default_model,
         "model_aliases": MappingProxyType(dict(row.aliases)),
         "web_search_options": row.web_search,
+        "fetch_media_urls": row.local,
     }
     return type(row.name, (OpenaiTemplate,), attributes)
 

@@ -10,7 +10,7 @@ claims `iss` = `client_email`, `scope` = cloud-platform, `aud` = `token_uri`, `i
 hour later) signed with the key's `private_key` through the `cryptography` package
 (`pip install 'llmrelay[vertex]'`), exchanged at the key's `token_uri` for an access token.
 The `AuthResult` holds only `access_token`, `token_type` and `expires_at`: never the key. It is
-cached per service account (`auth_VertexAI_<hash of client_email and key id>.json`, mode
+cached per service account (`auth_VertexAI_<hash of client_email and key id>-<hash>.json`, mode
 0600), reused until 30 s before it expires, and replaced once when the model endpoint answers
 401 before any output. The wire format is Gemini's (`protocols.gemini`).
 """

@@ -10,6 +10,7 @@ not a JSON object reads as None: the caller re-authenticates instead of crashing
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -38,11 +39,14 @@ def cache_dir() -> Path:
 
 
 def cache_file(name: str, prefix: str = "auth_") -> Path:
-    """`<cache dir>/<prefix><name>.json`, with `name` reduced to `[A-Za-z0-9_-]` so that no
-    provider name (`../x`, `/etc/passwd`, `..`) can point outside the directory."""
-    safe = _UNSAFE.sub("_", name) or "_"
+    """`<cache dir>/<prefix><readable>-<hash>.json`: `readable` is `name` reduced to
+    `[A-Za-z0-9_-]` and cut to 64 characters, so no name (`../x`, `/etc/passwd`, `..`) can point
+    outside the directory and no name is too long for the file system; `hash` is a digest of the
+    exact name, so two names (`acme.ai`, `acme_ai`, `acme ai`) never share a file."""
+    safe = (_UNSAFE.sub("_", name) or "_")[:64]
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     directory = cache_dir()
-    path = directory / f"{prefix}{safe}.json"
+    path = directory / f"{prefix}{safe}-{digest}.json"
     if path.parent != directory:  # cannot happen with the reduction above; kept as a guard
         raise ValueError(f"cache file name {name!r} escapes {directory}")
     return path

@@ -467,6 +467,7 @@ def _is_error_body(data: Any) -> bool:
             data.get("error") not in (None, False, "")
             or "error_message" in data
             or data.get("type") == "error"
+            or data.get("object") == "error"  # vLLM, FastChat
         )
     return False
 
@@ -476,7 +477,8 @@ class AuthFileMixin:
 
     @classmethod
     def get_cache_file(cls) -> Path:
-        """`<cache dir>/auth_<parent or class name>.json`, always inside the cache directory."""
+        """`<cache dir>/auth_<parent or class name>-<hash>.json`, inside the cache directory;
+        one file per exact name (see `auth_cache.cache_file`)."""
         return cache_file(getattr(cls, "parent", None) or cls.__name__)
 
 

@@ -3,7 +3,9 @@
 A message has a `role` and `content`, plus the optional keys of the spec (`name`,
 `function_call`, `tool_code`, `content_type`) and of OpenAI's Chat Completions (`tool_calls`,
 `tool_call_id`, `refusal`, `reasoning_content`). `content` is text, `None` (an assistant turn
-that only calls tools) or a list of OpenAI content parts.
+that only calls tools) or a list of OpenAI content parts. An `image_url` part's URL is a
+`data:` URI, a `gs://` object or an http(s) URL that passes `media_fetch.check_url`: `file:`,
+`javascript:` and URLs to internal hosts never reach a provider.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import InvalidMessagesError
+from ..errors import InvalidMessagesError, InvalidRequestError
+from ..transport.media_fetch import check_url
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 MESSAGE_KEYS = frozenset(
@@ -53,7 +56,7 @@ def _check_part(where: str, part: object) -> None:
     if not isinstance(part, Mapping):
         raise _fail(where, f"a content part must be an object, not {_type_name(part)}")
     kind = part.get("type")
-    if kind not in PART_PAYLOAD:
+    if not isinstance(kind, str) or kind not in PART_PAYLOAD:
         raise _fail(
             where, f"unknown content part type {kind!r}; expected one of {sorted(PART_PAYLOAD)}"
         )
@@ -65,8 +68,20 @@ def _check_part(where: str, part: object) -> None:
         url = payload.get("url") if isinstance(payload, Mapping) else payload
         if not isinstance(url, str) or not url:
             raise _fail(where, "an 'image_url' part needs 'image_url': {'url': '<url>'}")
+        _check_url(where, url)
     elif not isinstance(payload, Mapping):
         raise _fail(where, f"a {kind!r} part needs an object under {kind!r}")
+
+
+def _check_url(where: str, url: str) -> None:
+    """A `data:` URI, a `gs://` object (Gemini) or an http(s) URL that may be forwarded: never
+    `file:`, `javascript:`, an internal host name or a non-public address."""
+    if url[:5].lower() == "data:" or url[:5].lower() == "gs://":
+        return
+    try:
+        check_url(url)
+    except InvalidRequestError as exc:
+        raise _fail(where, exc.message) from None
 
 
 def _check_tool_calls(where: str, calls: object) -> None:
@@ -90,7 +105,7 @@ def _check_message(i: int, message: object) -> None:
     if "role" not in message:
         raise _fail(where, "missing 'role'")
     role = message["role"]
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         raise _fail(where, f"unknown role {role!r}; expected one of {sorted(ROLES)}")
     unknown = set(message) - MESSAGE_KEYS
     if unknown:

@@ -15,7 +15,18 @@ Each raises its own `TimeoutError` subclass naming the provider.
 Retries (`max_retries`, default 2): on 408, 409, 429 and 5xx and on connection failures,
 before the response is handed over, with exponential backoff and jitter, or after the
 `Retry-After`/`retry-after-ms` the server asked for (up to `errors.MAX_RETRY_AFTER`), and never
-past the total deadline.
+past the total deadline. A connection the server closes before sending any byte (a stale
+keep-alive connection) is a connection failure, retried; one closed after is not.
+
+Redirects: followed only within the same origin (scheme, host and port), at most
+`MAX_REDIRECTS` per attempt. A redirect to another origin is refused with a
+`ResponseStatusError` naming that origin (never its path or query): every request carries the
+provider's credentials in its headers (`Authorization`, `x-api-key`, `x-goog-api-key`,
+`api-key`, …), and none of them may reach a host the caller did not name.
+
+Logging: debug lines under the `llmrelay.transport` logger (llmrelay installs no handler) for
+each response (status and the upstream's `x-request-id`/`request-id`) and each retry decision
+(reason, status, wait); never a URL query, header value or key.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import random
 import urllib.parse
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -31,26 +43,24 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import (
-    APIConnectionError,
-    ConnectTimeoutError,
-    IdleTimeoutError,
-    IncompleteResponseError,
     InvalidRequestError,
     LLMRelayError,
-    ProxyError,
-    ResponseError,
+    ResponseStatusError,
     TotalTimeoutError,
     error_from_body,
     redact,
 )
-from .ndjson import NDJSONDecodeError, NDJSONDecoder
+from .body import MAX_BODY_BYTES, MAX_EVENT_BYTES, event_json, iter_ndjson, iter_sse, read_json
+from .failures import cause, map_exception, retryable
 from .session import get_session, proxy_password, validate_proxy
-from .sse import ServerSentEvent, SSEDecoder
 
 if TYPE_CHECKING:
     import aiohttp
+    import yarl
 
 __all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_EVENT_BYTES",
     "Request",
     "Timeouts",
     "check_max_retries",
@@ -67,9 +77,10 @@ INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 #: Error bodies are read up to this size; the rest is dropped.
 MAX_ERROR_BODY = 1 << 20
-#: One server-sent event or NDJSON line may not exceed this.
-MAX_EVENT_BYTES = 16 << 20
-_RETRY_STATUSES = frozenset({408, 409, 429})
+#: Same-origin redirects followed within one attempt.
+MAX_REDIRECTS = 5
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+log = logging.getLogger("llmrelay.transport")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +110,10 @@ class Timeouts:
 DEFAULT_TIMEOUTS = Timeouts()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Request:
-    """What every call needs besides method and URL."""
+    """What every call needs besides method and URL. Its repr shows header names, never
+    their values, nor the body, the proxy's password or the secrets."""
 
     provider: str
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -117,6 +129,15 @@ class Request:
     def __post_init__(self) -> None:
         check_max_retries(self.max_retries, self.provider)
 
+    def __repr__(self) -> str:
+        proxy = self.proxy and redact(self.proxy, (proxy_password(self.proxy),))
+        return (
+            f"Request(provider={self.provider!r}, headers={sorted(self.headers)!r}, "
+            f"body={'json' if self.json is not None else 'form' if self.form else None}, "
+            f"proxy={proxy!r}, timeouts={self.timeouts!r}, max_retries={self.max_retries}, "
+            f"secrets=<{sum(1 for s in self.secrets if s)} masked>)"
+        )
+
 
 def check_max_retries(max_retries: Any, provider: str | None = None) -> None:
     """Refuse a `max_retries` that is not an integer ≥ 0 (every `Request` is checked; call it
@@ -131,72 +152,6 @@ def _retry_delay(attempt: int, retry_after: float | None) -> float:
     if retry_after is not None:
         return retry_after
     return min(INITIAL_RETRY_DELAY * 2.0**attempt, MAX_RETRY_DELAY) * (1 - 0.25 * random.random())
-
-
-def _socks_error(exc: BaseException, request: Request) -> LLMRelayError | None:
-    """python-socks' errors (raised through aiohttp-socks) derive from Exception alone."""
-    kind = type(exc).__name__
-    if not type(exc).__module__.startswith(("python_socks", "aiohttp_socks")):
-        return None
-    secrets, name = request.secrets, request.provider
-    if kind == "ProxyTimeoutError":
-        return ConnectTimeoutError(f"SOCKS proxy timed out: {exc}", provider=name, secrets=secrets)
-    if kind == "ProxyConnectionError":
-        return APIConnectionError(f"SOCKS proxy: {exc}", provider=name, secrets=secrets)
-    return ProxyError(f"SOCKS proxy: {exc}", provider=name, secrets=secrets)
-
-
-def _map_exception(exc: BaseException, request: Request) -> LLMRelayError | None:
-    """The llmrelay error for an aiohttp/asyncio failure, or None if it is not one of those."""
-    import aiohttp
-
-    name = request.provider
-    if isinstance(exc, LLMRelayError):
-        return None
-    if isinstance(exc, aiohttp.ClientHttpProxyError):
-        return ProxyError(
-            f"the proxy answered {exc.status} {exc.message}", status_code=exc.status, provider=name
-        )
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return ConnectTimeoutError(
-            f"no connection within {request.timeouts.connect} s", provider=name
-        )
-    if isinstance(exc, aiohttp.SocketTimeoutError):
-        return IdleTimeoutError(
-            f"no data for {request.timeouts.idle} s (idle timeout)", provider=name
-        )
-    if isinstance(exc, asyncio.TimeoutError):
-        return TotalTimeoutError(
-            f"no complete answer within {request.timeouts.total} s", provider=name
-        )
-    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
-        return IncompleteResponseError(
-            f"the connection closed before the response was complete ({type(exc).__name__})",
-            provider=name,
-        )
-    if isinstance(exc, aiohttp.InvalidURL):
-        return InvalidRequestError(f"invalid URL: {exc}", provider=name, secrets=request.secrets)
-    if isinstance(exc, aiohttp.ClientError | OSError):
-        return APIConnectionError(
-            f"{type(exc).__name__}: {exc}", provider=name, secrets=request.secrets
-        )
-    return _socks_error(exc, request)
-
-
-def _cause(exc: BaseException, request: Request) -> BaseException | None:
-    """`exc` as the mapped error's cause, unless its text shows a secret (aiohttp puts the
-    proxy URL, credentials included, in some of its errors)."""
-    text = f"{exc}\n{exc!r}"
-    return exc if redact(text, request.secrets) == text else None
-
-
-def _retryable(error: LLMRelayError) -> bool:
-    if isinstance(error, ProxyError):
-        return False
-    if isinstance(error, APIConnectionError | ConnectTimeoutError):
-        return True
-    status = error.status_code
-    return status is not None and (status in _RETRY_STATUSES or status >= 500)
 
 
 async def _error_for_response(response: aiohttp.ClientResponse, request: Request) -> LLMRelayError:
@@ -222,6 +177,63 @@ def _finish(response: aiohttp.ClientResponse) -> None:
         response.release()
     else:
         response.close()
+
+
+def _origin(url: yarl.URL) -> str:
+    return f"{url.scheme}://{url.host}:{url.port}"
+
+
+async def _send(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    data: bytes | None,
+    headers: Mapping[str, str],
+    request: Request,
+    **options: Any,
+) -> aiohttp.ClientResponse:
+    """One attempt: send, and follow same-origin redirects (a 303, or a 301/302 of a POST,
+    becomes a GET without body, as browsers do). A redirect to another origin is refused: its
+    headers would carry the API key (`Authorization`, `x-api-key`, `x-goog-api-key`, `api-key`,
+    …) to a host the caller never named."""
+    import yarl
+
+    target = yarl.URL(url)
+    for _ in range(MAX_REDIRECTS + 1):
+        response = await session.request(
+            method, target, data=data, headers=headers, allow_redirects=False, **options
+        )
+        location = response.headers.get("Location")
+        if response.status not in _REDIRECT_STATUSES or not location:
+            return response
+        response.release()
+        following = target.join(yarl.URL(location))
+        if _origin(following) != _origin(target):
+            raise ResponseStatusError(
+                f"the server redirected to another origin, {_origin(following)}; llmrelay does "
+                "not send credentials there (set the base URL to it if you trust it)",
+                status_code=response.status,
+                provider=request.provider,
+                secrets=request.secrets,
+            )
+        log.debug("%s: following a %s redirect (same origin)", request.provider, response.status)
+        if response.status == 303 or (response.status in (301, 302) and method == "POST"):
+            method, data = "GET", None
+        target = following
+    raise ResponseStatusError(
+        f"more than {MAX_REDIRECTS} redirects", provider=request.provider, status_code=310
+    )
+
+
+def _log_response(response: aiohttp.ClientResponse, request: Request) -> None:
+    if log.isEnabledFor(logging.DEBUG):
+        request_id = response.headers.get("x-request-id") or response.headers.get("request-id")
+        log.debug(
+            "%s: HTTP %s (request id %s)",
+            request.provider,
+            response.status,
+            redact(request_id or "none", request.secrets),
+        )
 
 
 @asynccontextmanager
@@ -259,93 +271,55 @@ async def open_response(
         )
         error: LLMRelayError | None
         try:
-            response = await session.request(
-                method, url, data=data, headers=headers, proxy=http_proxy, timeout=client_timeout
-            )
+            response = await _send(
+                session, method, url, data, headers, request, proxy=http_proxy,
+                timeout=client_timeout,
+            )  # fmt: skip
         except Exception as exc:
-            error = _map_exception(exc, request)
+            error = map_exception(exc, request, answered=False)
             if error is None:
                 raise
-            error.__cause__ = _cause(exc, request)
+            error.__cause__ = cause(exc, request)
             error.__suppress_context__ = True
         else:
+            _log_response(response, request)
             if response.status < 300:
                 try:
                     yield response
                 except Exception as exc:
-                    mapped = _map_exception(exc, request)
+                    mapped = map_exception(exc, request)
                     if mapped is None:
                         raise
-                    raise mapped from _cause(exc, request)
+                    raise mapped from cause(exc, request)
                 finally:
                     _finish(response)
                 return
             try:
                 error = await _error_for_response(response, request)
             except Exception as exc:
-                error = _map_exception(exc, request)
+                error = map_exception(exc, request)
                 if error is None:
                     raise
+                error.__cause__ = cause(exc, request)
+                error.__suppress_context__ = True
             finally:
                 _finish(response)
         delay = _retry_delay(attempt, error.retry_after)
         out_of_time = deadline is not None and loop.time() + delay >= deadline
-        if attempt >= request.max_retries or not _retryable(error) or out_of_time:
+        reason = type(error).__name__
+        if attempt >= request.max_retries or not retryable(error) or out_of_time:
+            why = (
+                "not retryable" if not retryable(error)
+                else "out of time" if out_of_time else "out of retries"
+            )  # fmt: skip
+            log.debug(
+                "%s: giving up after %s (status %s): %s",
+                request.provider, reason, error.status_code, why,
+            )  # fmt: skip
             raise error
         attempt += 1
+        log.debug(
+            "%s: retry %d/%d after %s (status %s), waiting %.2f s",
+            request.provider, attempt, request.max_retries, reason, error.status_code, delay,
+        )  # fmt: skip
         await asyncio.sleep(delay)
-
-
-async def read_json(response: aiohttp.ClientResponse, request: Request) -> Any:
-    """The whole body as JSON; a body that is not JSON is a `ResponseError`."""
-    raw = await response.read()
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        snippet = redact(raw[:200].decode("utf-8", "replace"), request.secrets)
-        raise ResponseError(
-            f"the response is not JSON: {snippet!r}",
-            status_code=response.status,
-            provider=request.provider,
-        ) from exc
-
-
-def event_json(event: ServerSentEvent, request: Request) -> Any:
-    """An event's data as JSON; data that is not JSON is a `ResponseError`."""
-    try:
-        return event.json()
-    except ValueError as exc:
-        raise ResponseError(
-            f"invalid JSON in a stream event: {event.data[:200]!r}", provider=request.provider
-        ) from exc
-
-
-async def iter_sse(
-    response: aiohttp.ClientResponse, request: Request
-) -> AsyncIterator[ServerSentEvent]:
-    """The server-sent events of the body; a stream cut mid-event raises
-    `IncompleteResponseError` (a stream cut between events is the caller's to judge: only it
-    knows the protocol's end marker)."""
-    decoder = SSEDecoder(max_event_bytes=MAX_EVENT_BYTES)
-    async for chunk in response.content.iter_any():
-        for event in decoder.feed(chunk):
-            yield event
-    if decoder.pending:
-        raise IncompleteResponseError(
-            "the stream ended in the middle of an event", provider=request.provider
-        )
-
-
-async def iter_ndjson(response: aiohttp.ClientResponse, request: Request) -> AsyncIterator[Any]:
-    """The JSON values of an NDJSON body, one per line."""
-    decoder = NDJSONDecoder(max_line_bytes=MAX_EVENT_BYTES)
-    try:
-        async for chunk in response.content.iter_any():
-            for value in decoder.feed(chunk):
-                yield value
-        for value in decoder.flush():
-            yield value
-    except NDJSONDecodeError as exc:
-        raise ResponseError(
-            f"invalid JSON line in the stream: {exc}", provider=request.provider
-        ) from exc

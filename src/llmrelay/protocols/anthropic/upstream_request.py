@@ -17,7 +17,7 @@ from typing import Any
 from ...errors import InvalidMessagesError, InvalidRequestError
 from ...providers.media import Media, load_media
 from ...providers.response import ResponseType
-from ..openai.upstream import _check_response_format, _check_tools
+from ..openai.upstream import _check_response_format, _check_tools, stop_sequences
 
 __all__ = ["DEFAULT_MAX_TOKENS", "build_messages", "build_payload"]
 
@@ -242,7 +242,7 @@ def build_payload(
     if stream:
         payload["stream"] = True
     if stop is not None:
-        payload["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+        payload["stop_sequences"] = stop_sequences(stop)
     wire_tools: list[Block] = []
     if tools is not None:
         _check_tools(tools)

@@ -16,6 +16,7 @@ from typing import Any
 
 from ...errors import ResponseError
 from ...providers.response import FinishReason, Reasoning, ResponseType, Sources, ToolCalls, Usage
+from ...providers.shapes import upstream_shape
 
 __all__ = ["STOP_REASONS", "StreamParser", "parse_message", "usage_chunk"]
 
@@ -73,6 +74,7 @@ class StreamParser:
         self._finished = False
         self.done = False
 
+    @upstream_shape("an Anthropic stream event")
     def feed(self, data: Mapping[str, Any]) -> list[Chunk]:
         kind = data.get("type")
         if kind == "content_block_delta":
@@ -169,6 +171,7 @@ def _tool_call(block: Mapping[str, Any]) -> dict[str, Any]:
             "function": {"name": block.get("name") or "", "arguments": arguments}}  # fmt: skip
 
 
+@upstream_shape("an Anthropic message")
 def parse_message(data: Mapping[str, Any]) -> list[Chunk]:
     """The chunks of a whole (non-streamed) `message`."""
     if data.get("type") != "message" or not isinstance(data.get("content"), list):

@@ -45,6 +45,7 @@ from ...providers.media import Media
 from ...providers.response import (
     ResponseType,
 )
+from ..openai.upstream import stop_sequences
 
 __all__ = ["SKIP_SIGNATURE", "build_payload", "model_path"]
 
@@ -293,7 +294,7 @@ def build_payload(
         if value is not None:
             config[key] = value
     if stop is not None:
-        config["stopSequences"] = [stop] if isinstance(stop, str) else list(stop)
+        config["stopSequences"] = stop_sequences(stop)
     if response_format is not None:
         config.update(_response_format(response_format))
     if thinking_budget is not None:

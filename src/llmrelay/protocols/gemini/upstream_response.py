@@ -19,6 +19,7 @@ from ...providers.response import (
     ToolCalls,
     Usage,
 )
+from ...providers.shapes import upstream_shape
 
 __all__ = ["ResponseParser", "usage_chunk"]
 
@@ -67,6 +68,7 @@ class ResponseParser:
     def _blocked(self, message: str) -> ContentFilterError:
         return ContentFilterError(message, provider=self.provider)
 
+    @upstream_shape("a Gemini response")
     def feed(self, data: Mapping[str, Any]) -> list[Chunk]:
         feedback = data.get("promptFeedback") or {}
         if feedback.get("blockReason"):

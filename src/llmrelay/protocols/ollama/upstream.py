@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 from ...errors import IncompleteResponseError, InvalidMessagesError, InvalidRequestError
 from ...providers.media import Media, load_media
 from ...providers.response import FinishReason, Reasoning, ResponseType, ToolCalls, Usage
-from ..openai.upstream import _check_response_format, _check_tools
+from ...providers.shapes import upstream_shape
+from ..openai.upstream import _check_response_format, _check_tools, stop_sequences
 
 __all__ = [
     "DEFAULT_PORT",
@@ -43,8 +44,8 @@ DONE_REASONS = {"stop": "stop", "length": "length", "load": "stop", "unload": "s
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant",
           "tool": "tool", "function": "tool"}  # fmt: skip
 _NO_URLS = (
-    "Ollama takes image bytes, not URLs, and llmrelay does not fetch them: pass the image as "
-    "media=[(bytes_or_path, name)] or as a data: URI"
+    "Ollama takes image bytes, not URLs (OllamaNative fetches URLs before building the "
+    "request): pass the image as media=[(bytes_or_path, name)] or as a data: URI"
 )
 
 Chunk = str | ResponseType
@@ -258,7 +259,7 @@ def build_payload(
     if max_tokens is not None:
         merged["num_predict"] = max_tokens
     if stop is not None:
-        merged["stop"] = [stop] if isinstance(stop, str) else list(stop)
+        merged["stop"] = stop_sequences(stop)
     if merged:
         payload["options"] = merged
     return payload
@@ -277,6 +278,7 @@ class StreamParser:
         self._tool_calls: list[dict[str, Any]] = []
         self.done = False
 
+    @upstream_shape("an Ollama stream line")
     def feed(self, data: Mapping[str, Any]) -> list[Chunk]:
         out: list[Chunk] = []
         message = data.get("message") or {}
@@ -324,6 +326,7 @@ class StreamParser:
         return out
 
 
+@upstream_shape("an Ollama response")
 def parse_response(data: Mapping[str, Any]) -> list[Chunk]:
     """The chunks of a whole (non-streamed) answer, which must be marked `done`."""
     parser = StreamParser()

@@ -21,8 +21,15 @@ from ...providers.response import (
     ToolCalls,
     Usage,
 )
+from ...providers.shapes import upstream_shape
 
-__all__ = ["StreamParser", "build_messages", "build_payload", "parse_completion"]
+__all__ = [
+    "StreamParser",
+    "build_messages",
+    "build_payload",
+    "parse_completion",
+    "stop_sequences",
+]
 
 # Keys the API takes on a message; the spec's other keys (tool_code, content_type, …) and our
 # reasoning fields are dropped (some servers refuse unknown keys).
@@ -84,6 +91,15 @@ def _check_response_format(response_format: Any) -> None:
             )
 
 
+def stop_sequences(stop: Any) -> list[str]:
+    """`stop` (a string or a list of strings) as a list; anything else is refused."""
+    if isinstance(stop, str):
+        return [stop]
+    if not isinstance(stop, list | tuple) or not all(isinstance(s, str) for s in stop):
+        raise InvalidRequestError(f"stop must be a string or a list of strings, not {stop!r}")
+    return list(stop)
+
+
 def _check_tools(tools: Any) -> None:
     if not isinstance(tools, list) or not all(isinstance(t, Mapping) for t in tools):
         raise InvalidRequestError("tools must be a list of tool objects")
@@ -118,6 +134,8 @@ def build_payload(
     if tools is not None:
         _check_tools(tools)
         payload["tools"] = tools
+    if options.get("stop") is not None:
+        stop_sequences(options["stop"])
     payload.update((k, v) for k, v in options.items() if v is not None)
     return payload
 
@@ -145,6 +163,7 @@ class StreamParser:
         self._tool_calls: dict[int, dict[str, Any]] = {}
         self.finish_reason: str | None = None
 
+    @upstream_shape("an OpenAI stream event")
     def feed(self, data: Mapping[str, Any]) -> list[Chunk]:
         out: list[Chunk] = []
         for choice in data.get("choices") or ():
@@ -193,6 +212,7 @@ class StreamParser:
         return self._final() if self.finish_reason is None and self._tool_calls else []
 
 
+@upstream_shape("an OpenAI completion")
 def parse_completion(data: Mapping[str, Any]) -> list[Chunk]:
     """The chunks of a whole (non-streamed) `chat.completion`."""
     choices = data.get("choices")
