@@ -101,7 +101,8 @@ class _CancelledError(Exception):
 
 
 class _TokenWatch:
-    """A logits processor: called once per sampled token. Counts them, stops when cancelled."""
+    """A logits processor, called before each token is sampled: counts tokens and, once the
+    caller has gone, makes end-of-generation the only choice, so llama.cpp stops there."""
 
     def __init__(self, loaded: LoadedModel, cancel: threading.Event) -> None:
         self.loaded, self.cancel = loaded, cancel
@@ -109,8 +110,10 @@ class _TokenWatch:
         self.sampled = 0
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        if self.cancel.is_set():
-            raise _CancelledError
+        if self.cancel.is_set():  # force end-of-generation: exceptions cannot leave llama.cpp
+            scores[:] = -float("inf")
+            scores[self.loaded.llama.token_eos()] = 0.0
+            return scores
         if self.prompt_tokens is None:
             self.prompt_tokens = len(input_ids)
         self.sampled += 1
