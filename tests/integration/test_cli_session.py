@@ -116,3 +116,19 @@ def test_session_with_the_local_model(tmp_path: pathlib.Path, smollm2_path: path
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_ctrl_c_during_a_one_shot_answer_exits_130(
+    fake: FakeOpenAI, tmp_path: pathlib.Path
+) -> None:
+    env = clean_env(tmp_path, OPENAI_API_KEY=KEY, OPENAI_BASE_URL=fake.base_url)
+    fake.script(Stall("body", 2))
+    child = pexpect.spawn(sys.executable, ["-m", "llmrelay", "chat", "-p", "OpenAI", "go"],
+                          env=env, encoding="utf-8", timeout=60)  # fmt: skip
+    child.expect_exact("t0")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert "Traceback" not in (child.before or "")
+    fake.disconnects.wait(1, timeout=10.0)
