@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from llmrelay import Client
-from llmrelay.errors import MissingRequirementsError, ModelNotFoundError
+from llmrelay.errors import InvalidRequestError, MissingRequirementsError, ModelNotFoundError
 from llmrelay.Provider import LocalLlama, local_llama
 from llmrelay.providers.response import FinishReason, Usage
 
@@ -63,13 +63,15 @@ async def test_same_seed_same_output_other_seed_differs(tiny_llama_path: pathlib
 async def test_closing_a_stream_stops_generation_at_the_next_token(
     tiny_llama_path: pathlib.Path,
 ) -> None:
+    await collect(str(tiny_llama_path), max_tokens=1, n_ctx=512)  # loaded now
+    loaded = next(m for m in local_llama._models.loaded() if m.path == tiny_llama_path)
+    before = loaded.tokens
     agen = LocalLlama.async_create_function(
         str(tiny_llama_path), PARIS, max_tokens=450, n_ctx=512, temperature=1.0, seed=3
     )
     async for _ in agen:
         break
     await agen.aclose()
-    loaded = next(m for m in local_llama._models.loaded() if m.path == tiny_llama_path)
     at_close = loaded.tokens
     # The worker releases the model's lock when it stops; it must stop within a token or two.
     assert await asyncio.to_thread(loaded.lock.acquire, True, 10.0)
@@ -77,7 +79,7 @@ async def test_closing_a_stream_stops_generation_at_the_next_token(
         assert loaded.tokens - at_close <= 2
     finally:
         loaded.lock.release()
-    assert at_close < 100  # nowhere near the 450 tokens asked for
+    assert at_close - before < 2 * local_llama.READ_AHEAD + 8  # it never ran far ahead
 
 
 async def test_loaded_models_are_kept_and_bounded(tiny_llama_path: pathlib.Path) -> None:
@@ -93,6 +95,13 @@ async def test_missing_file_and_unknown_name_are_model_errors(tmp_path: pathlib.
         await collect(str(tmp_path / "absent.gguf"))
     with pytest.raises(ModelNotFoundError, match="catalogue"):
         await collect("no-such-model")
+
+
+async def test_a_file_that_is_not_a_model_is_a_clear_error(tmp_path: pathlib.Path) -> None:
+    bogus = tmp_path / "bogus.gguf"
+    bogus.write_bytes(b"not a model")
+    with pytest.raises(InvalidRequestError, match="cannot load"):
+        await collect(str(bogus))
 
 
 async def test_without_the_local_extra_the_error_says_how_to_install(

