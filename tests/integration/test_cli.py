@@ -142,6 +142,10 @@ def test_reasoning_goes_to_stderr_not_stdout(openai_env: dict[str, str], fake: F
     result = run_cli("chat", "-p", "OpenAI", "q", env=openai_env)
     assert result.stdout == "Answer.\n"
     assert "thinking hard" in result.stderr
+    fake.script(Reply(content="Answer.", reasoning="thinking hard"))
+    quiet = run_cli("chat", "-q", "-p", "OpenAI", "q", env=openai_env)
+    assert quiet.stdout == "Answer.\n"
+    assert quiet.stderr == ""
 
 
 def test_image_is_sent(openai_env: dict[str, str], fake: FakeOpenAI, home: pathlib.Path) -> None:

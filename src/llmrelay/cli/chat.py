@@ -165,6 +165,19 @@ def build_asker(args: argparse.Namespace) -> Asker:
     return asker
 
 
+def _fetch_quietly(asker: Asker) -> None:
+    """With --quiet, download a catalogue model first without the progress bar."""
+    from ..Provider import local_models
+
+    entry = local_models.CATALOGUE.get(asker.model)
+    if asker.provider != "LocalLlama" or entry is None or entry.url is None:
+        return
+    if local_models.resolve_model_path(asker.model) is None:
+        from ..providers.asyncio import run_sync
+
+        run_sync(local_models.download(entry, progress=lambda done, total: None))
+
+
 def run(args: argparse.Namespace) -> int:
     from .output import USAGE, error_line
 
@@ -185,9 +198,11 @@ def run(args: argparse.Namespace) -> int:
         if sys.stdin is not None and sys.stdin.isatty():
             from .session import interactive
 
-            return interactive(asker, images=args.image)
+            return interactive(asker, images=args.image, quiet=args.quiet)
         error_line('no prompt: give one as an argument or on stdin (`llmrelay chat "…"`)')
         return USAGE
+    if args.quiet:
+        _fetch_quietly(asker)
     asker.ask(prompt, stream=not args.no_stream, images=args.image)
     if args.usage and asker.last[2] is not None:
         u = asker.last[2]

@@ -108,14 +108,15 @@ def _command(asker: Any, line: str) -> bool:
     return True
 
 
-def interactive(asker: Any, images: list[str] | None = None) -> int:
+def interactive(asker: Any, images: list[str] | None = None, quiet: bool = False) -> int:
     from .output import Style, error_line, exit_code_for
 
     history = _setup_history()
     style = Style(sys.stdout)
     who = asker.provider or "automatic"
-    print(style.dim(f"llmrelay chat with {who}{' / ' + asker.model if asker.model else ''}: "
-                    "/help for commands, Ctrl-D to leave"))  # fmt: skip
+    if not quiet:
+        print(style.dim(f"llmrelay chat with {who}{' / ' + asker.model if asker.model else ''}: "
+                        "/help for commands, Ctrl-D to leave"))  # fmt: skip
     pending_images = list(images or [])
     try:
         while True:
