@@ -131,6 +131,25 @@ def test_a_set_key_picks_its_provider_when_none_is_given(
     assert not last_body(fake).get("stream")
 
 
+def test_a_configured_model_is_routed_by_the_client(
+    openai_env: dict[str, str], fake: FakeOpenAI
+) -> None:
+    config = pathlib.Path(openai_env["LLMRELAY_CONFIG"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('model = "gpt-4o-mini"\n')
+    result = run_cli("chat", "hi", env=openai_env)
+    assert result.returncode == 0, result.stderr
+    assert last_body(fake)["model"] == "gpt-4o-mini"
+    empty = run_cli("chat", "-c", "more", "--no-log", env=openai_env)
+    assert empty.returncode == 0, empty.stderr  # the exchange above was logged
+
+
+def test_continue_without_a_log_is_a_usage_error(home: pathlib.Path) -> None:
+    result = run_cli("chat", "-c", "more", env=clean_env(home))
+    assert result.returncode == 2
+    assert "no logged conversation" in result.stderr
+
+
 def test_piped_stdin_joins_the_prompt(openai_env: dict[str, str], fake: FakeOpenAI) -> None:
     result = run_cli("chat", "-p", "OpenAI", "summarise", input="my notes\n", env=openai_env)
     assert result.returncode == 0, result.stderr
@@ -228,7 +247,7 @@ def test_config_shows_sources_and_masks_keys(openai_env: dict[str, str]) -> None
 
     config.write_text("provider = [")
     bad = run_cli("config", env=env)
-    assert bad.returncode != 0
+    assert bad.returncode == 2
     assert "not valid TOML" in bad.stderr
 
 

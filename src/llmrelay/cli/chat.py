@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ class Asker:
     conversation_id: str = ""
     messages: list[dict[str, Any]] = field(default_factory=list)
     quiet: bool = False
+    #: (provider, model, usage) of the last answer.
+    last: tuple[str | None, str | None, Any] = (None, None, None)
 
     def __post_init__(self) -> None:
         from ..client import Client
@@ -139,9 +142,7 @@ def build_asker(args: argparse.Namespace) -> Asker:
         arguments["log"] = False
     settings = Settings.load(arguments)
     model = settings.get("model") or ""
-    provider = default_provider(args.provider, args.model, settings.get("provider"))
-    if provider is None and not model:
-        provider = default_provider(None, None, None)
+    provider = default_provider(args.provider, model, settings.get("provider"))
     options: dict[str, Any] = {}
     for name in ("temperature", "max_tokens"):
         if settings.get(name) is not None:
@@ -157,7 +158,11 @@ def build_asker(args: argparse.Namespace) -> Asker:
         store = log or LogStore(data_dir() / "logs.db")
         last = store.last_conversation()
         if last is None:
-            raise ValueError("no logged conversation to continue (`llmrelay logs` lists them)")
+            from ..errors import InvalidRequestError
+
+            raise InvalidRequestError(
+                "no logged conversation to continue (`llmrelay logs` lists them)"
+            )
         asker.conversation_id = last
         for exchange in store.conversation(last):
             asker.messages += [{"role": "user", "content": exchange.prompt},
@@ -182,8 +187,6 @@ def run(args: argparse.Namespace) -> int:
     from .output import USAGE, error_line
 
     for path in args.image:
-        import os
-
         if not os.path.isfile(path):
             error_line(f"--image {path}: no such file")
             return USAGE

@@ -54,6 +54,10 @@ def exit_code_for(exc: BaseException) -> tuple[int, str]:
         name = getattr(exc, "provider", None) or "PROVIDER"
         hint = "" if "llmrelay auth" in text else f" (or save it once: `llmrelay auth {name}`)"
         return AUTH, text + hint
+    from .settings import ConfigError
+
+    if isinstance(exc, ConfigError):
+        return USAGE, text
     if isinstance(exc, errors.MissingRequirementsError):
         return OTHER, text
     if isinstance(exc, errors.InvalidRequestError):

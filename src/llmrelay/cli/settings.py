@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SETTINGS", "Settings", "config_path", "data_dir", "keys_path", "load_keys"]
+__all__ = [
+    "SETTINGS",
+    "ConfigError",
+    "Settings",
+    "config_path",
+    "data_dir",
+    "keys_path",
+    "load_keys",
+]
 
 #: name → (environment variable, type)
 SETTINGS: dict[str, tuple[str, type]] = {
@@ -29,6 +37,10 @@ SETTINGS: dict[str, tuple[str, type]] = {
     "max_tokens": ("LLMRELAY_MAX_TOKENS", int),
     "log": ("LLMRELAY_LOG", bool),
 }
+
+
+class ConfigError(ValueError):
+    """A malformed config file or setting (exit code 2)."""
 
 
 def _base(variable: str, fallback: str) -> Path:
@@ -67,11 +79,11 @@ def _parse(kind: type, value: Any, where: str) -> Any:
             return True
         if text in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"{where}: expected true or false, not {value!r}")
+        raise ConfigError(f"{where}: expected true or false, not {value!r}")
     try:
         return kind(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{where}: expected {kind.__name__}, not {value!r}") from None
+        raise ConfigError(f"{where}: expected {kind.__name__}, not {value!r}") from None
 
 
 @dataclass
@@ -89,7 +101,7 @@ class Settings:
     @classmethod
     def load(cls, arguments: dict[str, Any] | None = None) -> Settings:
         """Merge `arguments` (None values ignored), the environment and the config file.
-        A malformed file or value raises `ValueError` naming it."""
+        A malformed file or value raises `ConfigError` naming it."""
         path = config_path()
         data: dict[str, Any] = {}
         found = path.is_file()
@@ -99,10 +111,10 @@ class Settings:
             try:
                 data = tomllib.loads(path.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise ValueError(f"config file {path} is not valid TOML: {exc}") from None
+                raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
         unknown = sorted(set(data) - set(SETTINGS))
         if unknown:
-            raise ValueError(f"config file {path}: unknown setting(s) {', '.join(unknown)}")
+            raise ConfigError(f"config file {path}: unknown setting(s) {', '.join(unknown)}")
         values: dict[str, Any] = {}
         sources: dict[str, str] = {}
         for name, (variable, kind) in SETTINGS.items():
