@@ -23,6 +23,7 @@ _BUILTINS: dict[str, str] = {
     "OllamaNative": ".ollama_native",
     "Gemini": ".gemini",
     "VertexAI": ".vertex",
+    "LocalLlama": ".local_llama",
     **dict.fromkeys(_PRESET_NAMES, ".presets"),
 }
 
