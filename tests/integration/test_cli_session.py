@@ -108,7 +108,7 @@ def test_session_commands_clear_model_and_provider(
 
 
 def test_session_with_the_local_model(tmp_path: pathlib.Path, smollm2_path: pathlib.Path) -> None:
-    child = spawn(clean_env(tmp_path), "--temperature", "0", who="LocalLlama")
+    child = spawn(clean_env(tmp_path), "--temperature", "0", who="automatic")
     child.sendline("What is the capital of France? Answer in one sentence.")
     child.expect_exact("Paris")
     child.expect_exact("> ")

@@ -140,3 +140,11 @@ def test_the_routing_decision_is_logged_without_keys(
     assert "model 'gpt-4o-mini': providers OpenAI" in text
     assert "answering with OpenAI" in text
     assert "sk-secret-routing-key" not in text
+
+
+async def test_with_nothing_configured_the_local_model_answers(no_keys: pytest.MonkeyPatch) -> None:
+    local = provider_by_name("LocalLlama")
+    assert await providers_for_model("") == [local]
+    assert await providers_for_model("/models/any.gguf") == [local]
+    no_keys.setenv("ANTHROPIC_API_KEY", "configured")
+    assert [p.__name__ for p in await providers_for_model("")] == ["Anthropic"]

@@ -132,7 +132,6 @@ def _stdin_text() -> str:
 def build_asker(args: argparse.Namespace) -> Asker:
     """An `Asker` from the arguments, the environment and the config file."""
     from .logstore import LogStore
-    from .routing import default_provider
     from .settings import Settings, apply_keys, data_dir
 
     apply_keys()
@@ -142,7 +141,8 @@ def build_asker(args: argparse.Namespace) -> Asker:
         arguments["log"] = False
     settings = Settings.load(arguments)
     model = settings.get("model") or ""
-    provider = default_provider(args.provider, model, settings.get("provider"))
+    # No provider named: the client routes the model (no model and no key: the local model).
+    provider = args.provider or settings.get("provider")
     options: dict[str, Any] = {}
     for name in ("temperature", "max_tokens"):
         if settings.get(name) is not None:

@@ -6,6 +6,7 @@ For a model name, in order:
   configured (their key variable is set) or, for local servers, running;
 * any other name: the local servers (Ollama, llama.cpp's server, vLLM, LM Studio) that are
   running and list it (`providers.discovery`);
+* a `.gguf` path, or a model of the in-process provider's catalogue: that provider;
 * no name at all: the configured providers in `DEFAULT_PROVIDERS` order (each with its own
   default model), else the running local servers, else the in-process local model.
 
@@ -51,6 +52,10 @@ async def providers_for_model(
     if names is None:
         if not name:
             return await _defaults()
+        local = _local_model(name)
+        if local is not None:
+            log.debug("model %r: a model file the in-process model runs", name)
+            return [local]
         from .. import models
 
         model = models.get(name)
@@ -68,6 +73,16 @@ async def providers_for_model(
         )
     log.debug("model %r: providers %s (key set or server running)", name, _names(available))
     return available
+
+
+def _local_model(name: str) -> type[BaseProvider] | None:
+    """The in-process model provider, for a `.gguf` path or a model of its catalogue."""
+    try:
+        local = provider_by_name(LOCAL_MODEL_PROVIDER)
+    except InvalidRequestError:
+        return None
+    served = getattr(local, "models", ())
+    return local if name.endswith(".gguf") or name in served else None
 
 
 async def _local_servers(name: str) -> list[type[BaseProvider]]:
@@ -93,10 +108,7 @@ async def _defaults() -> list[type[BaseProvider]]:
     if servers:
         log.debug("no model named and no key set: local servers %s", _names(servers))
         return servers
-    try:
-        local = provider_by_name(LOCAL_MODEL_PROVIDER)
-    except InvalidRequestError:
-        local = None
+    local = _local_model(".gguf")
     if local is not None:
         log.debug("no model named, no key set, no local server: the in-process model")
         return [local]
