@@ -65,9 +65,12 @@ async def chat(request: web.Request) -> web.StreamResponse:
     if not body.get("stream"):
         return web.Response(body=completion(model), content_type="application/json")
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-    await response.prepare(request)
-    await response.write(stream(model, STREAM_CHUNKS))
-    await response.write_eof()
+    try:
+        await response.prepare(request)
+        await response.write(stream(model, STREAM_CHUNKS))
+        await response.write_eof()
+    except ConnectionResetError:  # the client went away (soak.py cancels some streams)
+        pass
     return response
 
 

@@ -10,15 +10,19 @@ from typing import Any
 import pytest
 
 from llmrelay.errors import (
+    IdleTimeoutError,
     IncompleteResponseError,
     LLMRelayError,
     ResponseError,
     ResponseStatusError,
     ResponseTooLargeError,
+    TotalTimeoutError,
 )
 from llmrelay.Provider import Anthropic, Gemini, OllamaNative, OpenaiTemplate
 from llmrelay.providers.response import FinishReason
 from llmrelay.transport import body
+from llmrelay.transport.http import Timeouts
+from support import faults
 from support.faults import (
     OPENAI_HEAD,
     Body,
@@ -278,3 +282,34 @@ async def test_debug_log_has_retry_decisions_and_request_ids_and_no_key(
 def test_llmrelay_installs_no_log_handler() -> None:
     assert logging.getLogger("llmrelay.transport").handlers == []
     assert all(isinstance(h, logging.NullHandler) for h in logging.getLogger("llmrelay").handlers)
+
+
+# -- the shared faults against every family ------------------------------------------------------
+
+HEADS = {
+    "openai": (faults.SSE, OPENAI_HEAD),
+    "anthropic": (
+        faults.SSE,
+        faults.sse({"type": "message_start", "message": {}}, "message_start"),
+    ),
+    "gemini": (faults.SSE, faults.sse({"candidates": [{"content": {"parts": [{"text": "Hi"}]}}]})),
+    "ollama": (
+        faults.NDJSON,
+        b'{"message": {"role": "assistant", "content": "Hi"}, "done": false}\n',
+    ),
+}
+
+
+@pytest.mark.parametrize("family", sorted(HEADS))
+async def test_every_family_raises_on_a_cut_a_stall_and_a_drip(family: str) -> None:
+    content_type, head = HEADS[family]
+    quick = Timeouts(connect=5, idle=0.3, total=1.0)
+    async with FaultServer() as server:
+        server.script(faults.Cut(head, content_type))
+        assert isinstance(await failure(server, family), IncompleteResponseError)
+        server.script(faults.StallBody(head, content_type, max_seconds=5))
+        assert isinstance(await failure(server, family, timeout=quick), IdleTimeoutError)
+        server.script(faults.Drip(0.05, b"\n", content_type, max_seconds=5))
+        assert isinstance(await failure(server, family, timeout=quick), TotalTimeoutError)
+        server.script(faults.StallHeaders(max_seconds=5))
+        assert isinstance(await failure(server, family, timeout=quick), IdleTimeoutError)

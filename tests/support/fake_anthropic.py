@@ -55,7 +55,6 @@ from support.fake_openai import (
     Stall,
     Status,
     StreamThenError,
-    Trickle,
     _drop,
     _dumps,
     _json,
@@ -249,9 +248,9 @@ class FakeAnthropic(FakeOpenAI):
     ) -> web.StreamResponse:
         if isinstance(behaviour, Status):
             return _status(behaviour)
-        if isinstance(behaviour, Stall) and behaviour.phase == "headers":
-            await self._idle(behaviour.max_seconds)
-            return _drop(request)
+        shared = await self._play_shared(request, behaviour)
+        if shared is not None:
+            return shared
         if isinstance(behaviour, Many):
             behaviour = behaviour.reply()
         if isinstance(behaviour, Reply | Message):
@@ -262,22 +261,11 @@ class FakeAnthropic(FakeOpenAI):
             for event in itertools.chain(*call.events(message)):
                 await response.write(event)
             return response
-        if not isinstance(behaviour, CutStream | StreamThenError | Stall | Trickle):
+        if not isinstance(behaviour, CutStream | StreamThenError | Stall):
             raise TypeError(f"FakeAnthropic cannot play {behaviour!r}")
         if isinstance(behaviour, CutStream) and not call.stream:
-            data = _dumps(call.completion(_message(behaviour.reply)))
-            response = web.StreamResponse(headers={"content-type": "application/json"})
-            response.content_length = len(data)
-            await response.prepare(request)
-            await response.write(data[: len(data) // 2])
-            return _drop(request)
+            return await self._truncated(request, call.completion(_message(behaviour.reply)))
         response = await _open_stream(request)
-        if isinstance(behaviour, Trickle):
-            deadline = asyncio.get_running_loop().time() + behaviour.max_seconds
-            while not self._closing.is_set() and asyncio.get_running_loop().time() < deadline:
-                await response.write(behaviour.payload)
-                await self._idle(behaviour.interval)
-            return _drop(request)
         for event in call.events(_message(behaviour.reply))[0][: behaviour.chunks]:
             await response.write(event)
         if isinstance(behaviour, StreamThenError):

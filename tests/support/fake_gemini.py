@@ -67,7 +67,6 @@ from support.fake_openai import (
     Status,
     StreamThenError,
     _drop,
-    _dumps,
     _json,
     _open_stream,
     _pieces,
@@ -390,12 +389,7 @@ class FakeGemini(FakeOpenAI):
             raise TypeError(f"FakeGemini cannot play {behaviour!r}")
         answer = _answer(behaviour.reply)
         if isinstance(behaviour, CutStream) and not call.stream:
-            data = _dumps(call.whole(answer))
-            response = web.StreamResponse(headers={"content-type": "application/json"})
-            response.content_length = len(data)
-            await response.prepare(request)
-            await response.write(data[: len(data) // 2])
-            return _drop(request)
+            return await self._truncated(request, call.whole(answer))
         response = await _open_stream(request)
         for event in call.events(answer)[0][: behaviour.chunks]:
             await response.write(event)

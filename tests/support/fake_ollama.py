@@ -53,7 +53,6 @@ from support.fake_openai import (
     Stall,
     Status,
     StreamThenError,
-    Trickle,
     _drop,
     _dumps,
     _pieces,
@@ -223,9 +222,9 @@ class FakeOllama(FakeOpenAI):
     ) -> web.StreamResponse:
         if isinstance(behaviour, Status):
             return _status(behaviour, call.model)
-        if isinstance(behaviour, Stall) and behaviour.phase == "headers":
-            await self._idle(behaviour.max_seconds)
-            return _drop(request)
+        shared = await self._play_shared(request, behaviour, NDJSON)
+        if shared is not None:
+            return shared
         if isinstance(behaviour, Many):
             behaviour = behaviour.reply()
         if isinstance(behaviour, Lines):
@@ -241,22 +240,11 @@ class FakeOllama(FakeOpenAI):
             for line in [*head, last]:
                 await response.write(line)
             return response
-        if not isinstance(behaviour, CutStream | StreamThenError | Stall | Trickle):
+        if not isinstance(behaviour, CutStream | StreamThenError | Stall):
             raise TypeError(f"FakeOllama cannot play {behaviour!r}")
         if isinstance(behaviour, CutStream) and not call.stream:
-            data = _dumps(call.whole(behaviour.reply))
-            response = web.StreamResponse(headers={"content-type": "application/json"})
-            response.content_length = len(data)
-            await response.prepare(request)
-            await response.write(data[: len(data) // 2])
-            return _drop(request)
+            return await self._truncated(request, call.whole(behaviour.reply))
         response = await self._open(request)
-        if isinstance(behaviour, Trickle):
-            deadline = asyncio.get_running_loop().time() + behaviour.max_seconds
-            while not self._closing.is_set() and asyncio.get_running_loop().time() < deadline:
-                await response.write(behaviour.payload)
-                await self._idle(behaviour.interval)
-            return _drop(request)
         for line in call.lines(behaviour.reply)[0][: behaviour.chunks]:
             await response.write(line)
         if isinstance(behaviour, StreamThenError):

@@ -42,7 +42,7 @@ from typing import Any, Literal, Self
 
 from aiohttp import web
 
-from support.faults import Fault, play
+from support.faults import Drip, Fault, StallHeaders, Truncated, drop, play
 
 PROMPT_TOKENS = 10  # prompt_tokens of the automatic usage
 _SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
@@ -334,11 +334,7 @@ async def _open_stream(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _drop(request: web.Request) -> web.Response:
-    """Close the connection after what was written so far (the returned response is not sent)."""
-    if request.transport is not None:
-        request.transport.close()
-    return web.Response()
+_drop = drop  # the fakes built on this one import it from here
 
 
 class FakeOpenAI:
@@ -508,20 +504,38 @@ class FakeOpenAI:
         if not self._closing.is_set():
             self.disconnects.increment()
 
-    async def _idle(self, seconds: float) -> None:
-        """Wait until the fake stops or ``seconds`` pass; a disconnect cancels the handler."""
+    async def _idle(self, seconds: float) -> bool:
+        """Wait until the fake stops (then True) or ``seconds`` pass; a disconnect cancels the
+        handler."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._closing.wait()
+        return self._closing.is_set()
+
+    async def _play_shared(
+        self, request: web.Request, behaviour: Any, content_type: str = _SSE_HEADERS["content-type"]
+    ) -> web.StreamResponse | None:
+        """The behaviours that are the same bytes on every API, played by `support.faults`:
+        ``Stall("headers")`` and ``Trickle``; None for the others."""
+        if isinstance(behaviour, Stall) and behaviour.phase == "headers":
+            return await play(request, StallHeaders(behaviour.max_seconds), self._idle)
+        if isinstance(behaviour, Trickle):
+            drip = Drip(behaviour.interval, behaviour.payload, content_type, behaviour.max_seconds)
+            return await play(request, drip, self._idle)
+        return None
+
+    async def _truncated(self, request: web.Request, body: object) -> web.StreamResponse:
+        """A non-streamed answer cut halfway under its full Content-Length (``CutStream``)."""
+        return await play(request, Truncated(_dumps(body)), self._idle)
 
     async def _respond(
         self, request: web.Request, behaviour: Behaviour, call: _Call
     ) -> web.StreamResponse:
         if isinstance(behaviour, Status):
             return _status(behaviour)
-        if isinstance(behaviour, Stall) and behaviour.phase == "headers":
-            await self._idle(behaviour.max_seconds)
-            return _drop(request)
+        shared = await self._play_shared(request, behaviour)
+        if shared is not None:
+            return shared
         if isinstance(behaviour, Many | Reply):
             reply = behaviour.reply() if isinstance(behaviour, Many) else behaviour
             if not call.stream:
@@ -531,19 +545,8 @@ class FakeOpenAI:
                 await response.write(event)
             return response
         if isinstance(behaviour, CutStream) and not call.stream:
-            data = _dumps(call.completion(behaviour.reply))
-            response = web.StreamResponse(headers={"content-type": "application/json"})
-            response.content_length = len(data)
-            await response.prepare(request)
-            await response.write(data[: len(data) // 2])
-            return _drop(request)
+            return await self._truncated(request, call.completion(behaviour.reply))
         response = await _open_stream(request)
-        if isinstance(behaviour, Trickle):
-            deadline = asyncio.get_running_loop().time() + behaviour.max_seconds
-            while not self._closing.is_set() and asyncio.get_running_loop().time() < deadline:
-                await response.write(behaviour.payload)
-                await self._idle(behaviour.interval)
-            return _drop(request)
         for event in call.events(behaviour.reply)[0][: behaviour.chunks]:
             await response.write(event)
         if isinstance(behaviour, StreamThenError):

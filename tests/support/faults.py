@@ -10,6 +10,7 @@ method and path; ``server.url``).
   without the end marker, the error inside a 200 stream in each family's shapes, malformed JSON
   and the giant event.
 - ``Cut(head)``: 200 stream headers, ``head``, then the connection is dropped (mid-stream).
+- ``Truncated(data)``: a whole body under its full Content-Length, cut halfway.
 - ``Reset()``: the connection is closed before any response byte (a stale keep-alive).
 - ``StallHeaders()`` / ``StallBody(head)``: silence before headers / after headers and ``head``.
 - ``Drip(interval, payload)``: headers, then ``payload`` every ``interval`` s (under an idle
@@ -54,6 +55,15 @@ class Cut:
 
 
 @dataclass(frozen=True)
+class Truncated:
+    """A whole (non-streamed) body announced with its full Content-Length, half sent, then the
+    connection dropped."""
+
+    data: bytes
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True)
 class Reset:
     pass
 
@@ -84,7 +94,7 @@ class Redirect:
     status: int = 307
 
 
-Fault = Body | Cut | Reset | StallHeaders | StallBody | Drip | Redirect
+Fault = Body | Cut | Truncated | Reset | StallHeaders | StallBody | Drip | Redirect
 
 
 def sse(obj: object, event: str | None = None) -> bytes:
@@ -169,38 +179,47 @@ def retry_status(
     return Body(body, code, headers, "application/json")
 
 
-def _drop(request: web.Request) -> web.Response:
+def drop(request: web.Request) -> web.Response:
+    """Close the connection after what was written so far (the returned response is not sent)."""
     if request.transport is not None:
         request.transport.close()
     return web.Response()
 
 
 async def play(
-    request: web.Request, fault: Fault, idle: Callable[[float], Awaitable[None]]
+    request: web.Request, fault: Fault, idle: Callable[[float], Awaitable[bool]]
 ) -> web.StreamResponse:
-    """Answer ``request`` as ``fault`` says; ``idle(seconds)`` waits until the server stops."""
+    """Answer ``request`` as ``fault`` says; ``idle(seconds)`` waits that long, or less if the
+    server stops (then it returns True)."""
     if isinstance(fault, Body):
         headers = {"content-type": fault.content_type, **fault.headers}
         return web.Response(status=fault.status, body=fault.data, headers=headers)
     if isinstance(fault, Redirect):
         return web.Response(status=fault.status, headers={"Location": fault.location})
     if isinstance(fault, Reset):
-        return _drop(request)
+        return drop(request)
     if isinstance(fault, StallHeaders):
         await idle(fault.max_seconds)
-        return _drop(request)
+        return drop(request)
+    if isinstance(fault, Truncated):
+        response = web.StreamResponse(headers={"content-type": fault.content_type})
+        response.content_length = len(fault.data)
+        await response.prepare(request)
+        await response.write(fault.data[: len(fault.data) // 2])
+        return drop(request)
     response = web.StreamResponse(headers={"content-type": fault.content_type})
     await response.prepare(request)
     if isinstance(fault, Drip):
         deadline = asyncio.get_running_loop().time() + fault.max_seconds
         while asyncio.get_running_loop().time() < deadline:
             await response.write(fault.payload)
-            await idle(fault.interval)
-        return _drop(request)
+            if await idle(fault.interval):
+                break
+        return drop(request)
     await response.write(fault.head)
     if isinstance(fault, StallBody):
         await idle(fault.max_seconds)
-    return _drop(request)
+    return drop(request)
 
 
 class FaultServer:
@@ -221,10 +240,11 @@ class FaultServer:
     def script(self, *faults: Fault) -> None:
         self._queue.extend(faults)
 
-    async def _idle(self, seconds: float) -> None:
+    async def _idle(self, seconds: float) -> bool:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._closing.wait()
+        return self._closing.is_set()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         await request.read()
