@@ -244,3 +244,13 @@ async def test_each_failover_decision_is_logged(caplog: pytest.LogCaptureFixture
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "First failed before answering, trying the next: RateLimitError" in text
     assert "answering with Second" in text
+
+
+async def test_bad_media_is_the_callers_mistake_not_a_failover() -> None:
+    from llmrelay.Provider import Groq, Mistral
+
+    failover = IterListProvider([Groq, Mistral], shuffle=False)
+    with pytest.raises(InvalidRequestError, match="URL scheme not accepted") as info:
+        await collect_with_params(failover, media=[("file:///etc/passwd", "a.png")], api_key="k")
+    assert info.value.status_code == 400
+    assert not isinstance(info.value, RetryProviderError)
