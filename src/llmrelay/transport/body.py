@@ -48,20 +48,25 @@ async def read_body(
     """The whole body, refused with `ResponseTooLargeError` once it passes `limit` bytes
     (default `MAX_BODY_BYTES`)."""
     limit = limit or MAX_BODY_BYTES
-    too_large = ResponseTooLargeError(
-        f"the response body is larger than {limit} bytes", provider=request.provider
-    )
     declared = response.content_length
     if declared is not None and declared > limit:
-        raise too_large
+        raise _too_large(limit, request)
+    if declared is not None and response.headers.get("Content-Encoding") is None:
+        return await response.read()  # exactly `declared` bytes, within the limit
     parts: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_any():
         size += len(chunk)
         if size > limit:
-            raise too_large
+            raise _too_large(limit, request)
         parts.append(chunk)
     return b"".join(parts)
+
+
+def _too_large(limit: int, request: Request) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        f"the response body is larger than {limit} bytes", provider=request.provider
+    )
 
 
 async def read_json(response: aiohttp.ClientResponse, request: Request) -> Any:
