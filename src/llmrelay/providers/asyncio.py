@@ -69,6 +69,13 @@ def propagate_context_var(var: contextvars.ContextVar[Any]) -> None:
         _propagated.append(var)
 
 
+def _propagated_values() -> tuple[Any, ...]:
+    return tuple([var.get(_UNSET) for var in _propagated])
+
+
+_UNSET = object()
+
+
 def _copy_back(snapshot: contextvars.Context) -> None:
     for var in _propagated:
         if var in snapshot:
@@ -260,12 +267,13 @@ class _Pipe:
 
     The producer runs on an event loop; the consumer is a plain thread, which either runs that
     loop itself until an item arrives (`here`) or waits for the bridge loop's thread to hand
-    one over. Each item carries a snapshot of the producer's context variables.
+    one over. An item carries a snapshot of the producer's context variables when those that
+    propagate changed since the last item (else None: nothing to copy back).
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, here: bool) -> None:
         self.loop, self.here = loop, here
-        self.items: deque[tuple[Any, contextvars.Context]] = deque()
+        self.items: deque[tuple[Any, contextvars.Context | None]] = deque()
         self.done = False
         self.error: BaseException | None = None
         self.resume: asyncio.Future[None] | None = None  # set while the producer waits
@@ -282,8 +290,12 @@ class _Pipe:
 
     async def pump(self, agen: AsyncIterator[Any]) -> None:
         try:
+            seen: tuple[Any, ...] = ()
             async for item in agen:
-                self.items.append((item, contextvars.copy_context()))
+                values = _propagated_values()
+                changed = values != seen
+                seen = values
+                self.items.append((item, contextvars.copy_context() if changed else None))
                 self._wake()
                 if len(self.items) >= READ_AHEAD:
                     resume = self.resume = self.loop.create_future()
@@ -318,7 +330,8 @@ class _Pipe:
                 self.ready.clear()
             self.waiting = False
         item, snapshot = self.items.popleft()
-        _copy_back(snapshot)
+        if snapshot is not None:
+            _copy_back(snapshot)
         resume = self.resume
         if resume is not None and len(self.items) <= READ_AHEAD // 2:
             self.resume = None
