@@ -150,7 +150,7 @@ class LLMRelayError(Exception):
         secrets: Sequence[str | None] = (),
     ) -> None:
         self.message = redact(message or self.default_message, secrets)
-        self._given_status = status_code
+        self._origin_status = status_code
         self.status_code = status_code if status_code is not None else self.default_status
         self.provider = provider
         self.retry_after = retry_after
@@ -160,11 +160,17 @@ class LLMRelayError(Exception):
     def __str__(self) -> str:
         # The provider leads the text once: messages that already name it are not prefixed.
         where = f"{self.provider}: " if self.provider and not self._names_provider() else ""
-        status = f"[{self._given_status}] " if self._given_status is not None else ""
+        status = f"[{self._origin_status}] " if self._origin_status is not None else ""
         return f"{where}{status}{self.message}"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
+
+    @property
+    def origin_status(self) -> int | None:
+        """The status the error was raised with (an upstream's answer), None when only the
+        class's `default_status` applies (a mistake caught before any request)."""
+        return self._origin_status
 
     def _names_provider(self) -> bool:
         head = self.message[: len(self.provider or "") + 1]

@@ -118,6 +118,7 @@ def failure_for(error: BaseException, secrets: tuple[str, ...] = ()) -> Failure:
     if isinstance(error, MissingAuthError):
         # No key configured on the gateway (no status) is the gateway's problem, not the
         # caller's; an upstream 401/403 keeps its status.
+        status = error.origin_status
         return Failure(_upstream_status(status, 503), "upstream_authentication_error", message)
     if isinstance(error, TimeoutError):
         return Failure(504, "timeout", message)
