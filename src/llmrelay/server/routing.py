@@ -22,7 +22,12 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import ProviderNotFoundError
-from ..providers.registry import all_provider_names, provider_by_name
+from ..providers.registry import (
+    all_provider_names,
+    is_configured,
+    key_variables,
+    provider_by_name,
+)
 from ..providers.retry_provider import IterListProvider
 from ..providers.types import BaseProvider, BaseRetryProvider, ProviderType
 from .config import GatewayConfig, Upstream
@@ -71,20 +76,9 @@ def _parameters(provider: Any) -> frozenset[str] | None:
     return frozenset(get_parameters())
 
 
-def _key_variables(provider: Any) -> list[str]:
-    variable = getattr(provider, "api_key_env", None)
-    if isinstance(variable, str):
-        return [variable]
-    if isinstance(variable, tuple | list):
-        return [v for v in variable if isinstance(v, str)]
-    return []
-
-
 def _configured(provider: type[BaseProvider]) -> bool:
     """Needs no key, or one of its key variables is set (no I/O)."""
-    if not provider.needs_auth:
-        return True
-    return any(os.environ.get(v) for v in _key_variables(provider))
+    return not provider.needs_auth or is_configured(provider)
 
 
 def accepts(provider: ProviderType, name: str) -> bool:
@@ -181,7 +175,7 @@ class Router:
         names = {u.api_key_env for u in self.config.upstreams if u.api_key_env}
         for name in all_provider_names():
             try:
-                names.update(_key_variables(provider_by_name(name)))
+                names.update(key_variables(provider_by_name(name)))
             except Exception:
                 continue
         values = [os.environ.get(n) for n in names]
