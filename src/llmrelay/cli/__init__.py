@@ -55,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .output import INTERRUPTED, OK, USAGE, error_line, exit_code_for
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "serve":  # every argument after it is the gateway's, --help too
+        from .serve import run_gateway
+
+        return run_gateway(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

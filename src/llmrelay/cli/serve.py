@@ -21,6 +21,11 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return run_gateway(list(args.args))
+
+
+def run_gateway(argv: list[str]) -> int:
+    """`llmrelay.server.cli.main(argv)`, or a one-line error where the gateway is missing."""
     from .output import USAGE, error_line
 
     try:
@@ -31,4 +36,4 @@ def run(args: argparse.Namespace) -> int:
         error_line("the gateway is not available in this installation (llmrelay.server is "
                    "missing): install a llmrelay version that has it")  # fmt: skip
         return USAGE
-    return int(server_cli.main(list(args.args)))
+    return int(server_cli.main(argv))
