@@ -44,12 +44,13 @@ from ..transport.http import (
     read_json,
 )
 from ..typing import AsyncResult, MediaListType, Messages
+from .ollama_embeddings import OllamaEmbeddings
 from .ollama_wire import StreamParser, build_payload, parse_host, parse_response
 
 __all__ = ["OllamaNative"]
 
 
-class OllamaNative(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
+class OllamaNative(OllamaEmbeddings, AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
     """Ollama's native chat API."""
 
     label = "Ollama"

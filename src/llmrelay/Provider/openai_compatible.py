@@ -37,12 +37,13 @@ from ..transport.http import (
     read_json,
 )
 from ..typing import AsyncResult, MediaListType, Messages
+from .openai_embeddings import OpenAIEmbeddings
 from .openai_wire import StreamParser, build_payload, parse_completion
 
 __all__ = ["OpenaiTemplate"]
 
 
-class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
+class OpenaiTemplate(OpenAIEmbeddings, AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
     """An OpenAI-compatible `/chat/completions` endpoint."""
 
     label = "OpenAI-compatible endpoint"
