@@ -38,12 +38,19 @@ from ..transport.http import (
 )
 from ..typing import AsyncResult, MediaListType, Messages
 from .openai_embeddings import OpenAIEmbeddings
+from .openai_responses import OpenAIResponses
 from .openai_wire import StreamParser, build_payload, parse_completion
 
 __all__ = ["OpenaiTemplate"]
 
 
-class OpenaiTemplate(OpenAIEmbeddings, AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
+class OpenaiTemplate(
+    OpenAIEmbeddings,
+    OpenAIResponses,
+    AsyncGeneratorProvider,
+    ProviderModelMixin,
+    RaiseErrorMixin,
+):
     """An OpenAI-compatible `/chat/completions` endpoint."""
 
     label = "OpenAI-compatible endpoint"

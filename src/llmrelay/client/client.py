@@ -30,6 +30,7 @@ from ..providers.routing import auto
 from ..providers.types import BaseProvider, BaseRetryProvider, ProviderType
 from .assemble import Answer, assemble_chunks
 from .embeddings import AsyncEmbeddings, Embeddings
+from .responses import AsyncResponses, Responses
 from .types import ChatCompletion, ChatCompletionChunk, Image, ImagesResponse, Model, ModelList
 
 __all__ = ["AsyncClient", "AsyncStream", "Client"]
@@ -312,6 +313,7 @@ class AsyncClient:
         self.images = _AsyncImages(settings)
         self.models = _AsyncModels(settings)
         self.embeddings = AsyncEmbeddings(settings)
+        self.responses = AsyncResponses(settings)
 
 
 # --- the sync client: the async one through the bridge -----------------------------------------
@@ -361,3 +363,4 @@ class Client:
         self.images = _Images(inner.images)
         self.models = _Models(inner.models)
         self.embeddings = Embeddings(inner.embeddings)
+        self.responses = Responses(inner.responses)
