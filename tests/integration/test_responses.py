@@ -214,3 +214,16 @@ def test_llama_server_plain_stream_and_tool_output(llama_server_url: str) -> Non
                                      max_output_tokens=4)  # fmt: skip
     assert isinstance(second, Response)
     assert second.usage.input_tokens > 0
+
+
+async def test_fields_and_unknown_parameters_on_the_native_endpoint(fake: FakeOpenAI) -> None:
+    client = AsyncClient(provider="OpenAI", api_key=KEY, base_url=fake.base_url, max_retries=0)
+    await client.responses.create(model="gpt-test", input="Hi", store=False, metadata={"a": "b"})
+    assert fake.requests[-1].body == {"model": "gpt-test", "input": "Hi", "store": False,
+                                      "metadata": {"a": "b"}}  # fmt: skip
+    with pytest.raises(UnsupportedParameterError, match="'seed'"):
+        await client.responses.create(model="gpt-test", input="Hi", seed=1)
+    with pytest.raises(UnsupportedParameterError, match="'reasoning'"):
+        await AsyncClient(provider=Anthropic, api_key="k").responses.create(
+            model="claude-sonnet-4-5", input="Hi", reasoning={"effort": "low"}
+        )

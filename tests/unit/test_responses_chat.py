@@ -137,3 +137,24 @@ def test_embedding_input_forms(value: Any, expected: Any) -> None:
 def test_bad_embedding_input(value: Any) -> None:
     with pytest.raises(InvalidRequestError, match="input"):
         normalize_input(value)
+
+
+async def test_batches_run_a_few_at_once_and_keep_their_order() -> None:
+    import asyncio
+
+    from llmrelay.providers.embeddings import CONCURRENCY, Batch, in_batches
+
+    running, peak = 0, 0
+
+    async def send(part: list[int]) -> Batch:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.001 * (10 - part[0] % 10))  # later batches finish first
+        running -= 1
+        return Batch([[float(i)] for i in part], len(part))
+
+    vectors, tokens = await in_batches(list(range(95)), 7, send)
+    assert vectors == [[float(i)] for i in range(95)]
+    assert tokens == 95
+    assert peak == CONCURRENCY

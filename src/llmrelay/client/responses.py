@@ -16,6 +16,7 @@ it translated to chat messages and its chat chunks translated back (`responses_c
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
@@ -202,6 +203,13 @@ async def response_events(
         body = {"model": model, "input": input, **fields, **({"stream": True} if stream else {})}
         if not model:
             body["model"] = getattr(provider, "default_model", None) or ""
+        accepted = inspect.signature(native).parameters
+        for key in params:
+            if key not in accepted:
+                raise UnsupportedParameterError(
+                    f"{provider.__name__} does not support the parameter {key!r} for responses",
+                    provider=provider.__name__,
+                )
         async with aclosing(native(body, **params)) as answers:
             async for answer in answers:
                 yield answer
@@ -254,8 +262,8 @@ class AsyncResponses:
         **params: Any,
     ) -> Response | AsyncGenerator[ResponseEvent, None]:
         """A `Response`, or with `stream=True` an async iterator of `ResponseEvent`s.
-        Other Responses fields (`store`, `metadata`, `reasoning`, …) go in `fields={…}`;
-        the rest of `params` go to the provider."""
+        OpenAI's other Responses fields (`store`, `metadata`, `reasoning`, …) are taken too;
+        the rest of `params` go to the provider (`api_key`, `timeout`, …)."""
         settings = self._settings
         chosen, extra = settings.choose(provider)
         for key, value in (("proxy", settings.proxy), ("timeout", settings.timeout),
@@ -263,6 +271,7 @@ class AsyncResponses:
             if value is not None:
                 extra[key] = value
         fields = dict(params.pop("fields", None) or {})
+        fields.update({k: params.pop(k) for k in OPENAI_FIELDS & set(params)})
         fields.update(instructions=instructions, tools=tools, tool_choice=tool_choice,
                       temperature=temperature, top_p=top_p, max_output_tokens=max_output_tokens,
                       previous_response_id=previous_response_id)  # fmt: skip
