@@ -99,7 +99,9 @@ async def test_gemini_batches_of_100_in_order() -> None:
             api_key="g-key", api_base=server.base_url,
         )  # fmt: skip
         single = await create_embeddings(Gemini, "models/gemini-embedding-001", "one",
-                                         api_key="g-key", api_base=server.base_url)  # fmt: skip
+                                         task_type="RETRIEVAL_QUERY", api_key="g-key",
+                                         api_base=server.base_url)  # fmt: skip
+        assert server.requests[-1].body["taskType"] == "RETRIEVAL_QUERY"
         paths = [r.path for r in server.requests]
         sizes = sorted(len(r.body["requests"]) for r in server.requests if "requests" in r.body)
     assert [d.embedding for d in answer.data] == [vector(t, 4) for t in texts]

@@ -32,16 +32,23 @@ def _content(text: str) -> dict[str, Any]:
     return {"parts": [{"text": text}]}
 
 
-def single_request(text: str, dimensions: int | None) -> dict[str, Any]:
+def single_request(
+    text: str, dimensions: int | None, task_type: str | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"content": _content(text)}
+    if task_type is not None:
+        body["taskType"] = task_type
     if dimensions is not None:
         body["outputDimensionality"] = dimensions
     return body
 
 
-def batch_request(path: str, texts: list[str], dimensions: int | None) -> dict[str, Any]:
+def batch_request(
+    path: str, texts: list[str], dimensions: int | None, task_type: str | None = None
+) -> dict[str, Any]:
     """`path` is the model's `models/<name>`, which every request of the batch repeats."""
-    return {"requests": [{"model": path, **single_request(t, dimensions)} for t in texts]}
+    return {"requests": [{"model": path, **single_request(t, dimensions, task_type)}
+                         for t in texts]}  # fmt: skip
 
 
 def _values(embedding: Any, provider: str) -> list[float]:
@@ -62,8 +69,11 @@ def parse_gemini(data: Any, provider: str) -> Batch:
     return Batch([_values(e, provider) for e in embeddings])
 
 
-def predict_request(texts: list[str], dimensions: int | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"instances": [{"content": t} for t in texts]}
+def predict_request(
+    texts: list[str], dimensions: int | None, task_type: str | None = None
+) -> dict[str, Any]:
+    task = {"task_type": task_type} if task_type is not None else {}
+    body: dict[str, Any] = {"instances": [{**task, "content": t} for t in texts]}
     if dimensions is not None:
         body["parameters"] = {"outputDimensionality": dimensions}
     return body

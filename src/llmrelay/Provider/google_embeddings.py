@@ -1,4 +1,8 @@
-"""Embeddings for `Gemini` (API key) and `VertexAI` (service account), mixed into each."""
+"""Embeddings for `Gemini` (API key) and `VertexAI` (service account), mixed into each.
+
+`task_type` (RETRIEVAL_QUERY, RETRIEVAL_DOCUMENT, SEMANTIC_SIMILARITY, CLASSIFICATION, …) is
+Google's own parameter: `taskType` of each Gemini request, `task_type` of each Vertex instance.
+"""
 
 from __future__ import annotations
 
@@ -46,6 +50,7 @@ class GeminiEmbeddings:
         input: Any,
         *,
         dimensions: int | None = None,
+        task_type: str | None = None,
         api_key: str | None = None,
         api_base: str | None = None,
         timeout: float | Timeouts | None = None,
@@ -64,8 +69,8 @@ class GeminiEmbeddings:
 
         async def send(part: list[str]) -> Batch:
             single = len(part) == 1
-            body = single_request(part[0], dimensions) if single else (
-                batch_request(path, part, dimensions))  # fmt: skip
+            body = single_request(part[0], dimensions, task_type) if single else (
+                batch_request(path, part, dimensions, task_type))  # fmt: skip
             method = "embedContent" if single else "batchEmbedContents"
             request = Request(
                 provider=name, headers={"x-goog-api-key": key}, json=body, proxy=proxy,
@@ -87,6 +92,7 @@ class VertexEmbeddings:
         input: Any,
         *,
         dimensions: int | None = None,
+        task_type: str | None = None,
         credentials: str | os.PathLike[str] | dict[str, Any] | None = None,
         project: str | None = None,
         location: str | None = None,
@@ -126,8 +132,8 @@ class VertexEmbeddings:
                 bearer = await token(renew)
                 request = Request(
                     provider=name, headers={"Authorization": f"Bearer {bearer}"},
-                    json=predict_request(part, dimensions), proxy=proxy, timeouts=timeouts,
-                    max_retries=max_retries, secrets=(bearer,),
+                    json=predict_request(part, dimensions, task_type), proxy=proxy,
+                    timeouts=timeouts, max_retries=max_retries, secrets=(bearer,),
                 )  # fmt: skip
                 try:
                     return parse_predict(await _post(owner, url, request), name)
