@@ -109,7 +109,7 @@ async def _translated(
     provider: ProviderType, model: str, input: Any, stream: bool,
     fields: dict[str, Any], params: dict[str, Any],
 ) -> AsyncGenerator[dict[str, Any], None]:  # fmt: skip
-    from .client import _AsyncCompletions, _Settings
+    from .client import AsyncClient
 
     for name in fields:
         if name not in CHAT_FIELDS:
@@ -134,7 +134,7 @@ async def _translated(
     choice = tool_choice_to_chat(fields.get("tool_choice"))
     if choice is not None:
         chat["tool_choice"] = choice
-    completions = _AsyncCompletions(_Settings(None, None, None, None, None, provider))
+    completions = AsyncClient(provider=provider).chat.completions  # its public path
     builder = ResponseBuilder(model, fields)
     if not stream:  # a whole chat completion: servers that stream no usage report it here
         completion = await completions.create(messages, model, **chat)
