@@ -352,8 +352,8 @@ async def test_api_key_check() -> None:
 
 async def test_unknown_path_is_openai_404(client: openai.AsyncOpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
-        await client.embeddings.create(model=MODEL, input="x")
-    assert caught.value.body == error_body("Invalid URL (POST /v1/embeddings)")["error"]
+        await client.moderations.create(model=MODEL, input="x")  # a route this fake lacks
+    assert caught.value.body == error_body("Invalid URL (POST /v1/moderations)")["error"]
 
 
 async def test_error_inside_stream(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:

@@ -54,6 +54,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from support import fake_embeddings
 from support.fake_openai import (
     _RECORD,
     PROMPT_TOKENS,
@@ -251,8 +252,11 @@ class FakeGemini(FakeOpenAI):
         return f"{self.base_url}/token"
 
     def _routes(self, router: web.UrlDispatcher) -> None:
-        router.add_post("/{version:v1beta|v1|v1alpha}/models/{tail}", self._gemini)
+        embed = "{model}:{method:embedContent|batchEmbedContents}"
+        router.add_post(f"/{{version:v1beta|v1|v1alpha}}/models/{embed}", self._gemini_embed)
         vertex = "/v1/projects/{project}/locations/{location}/publishers/google/models/{tail}"
+        router.add_post(vertex.replace("{tail}", "{model}:predict"), self._vertex_predict)
+        router.add_post("/{version:v1beta|v1|v1alpha}/models/{tail}", self._gemini)
         router.add_post(vertex, self._vertex)
         router.add_post("/token", self._token)
 
@@ -345,6 +349,19 @@ class FakeGemini(FakeOpenAI):
                 message = "API key not valid. Please pass a valid API key."
                 return _status(Status(400, body=error_body(400, message, details=[reason])))
         return await self._generate(request)
+
+    async def _gemini_embed(self, request: web.Request) -> web.StreamResponse:
+        key = request[_RECORD].headers.get("x-goog-api-key") or request.query.get("key")
+        if self.api_key is not None and key != self.api_key:
+            return _status(Status(403))
+        info = request.match_info
+        return await fake_embeddings.gemini_embeddings(request, info["model"], info["method"])
+
+    async def _vertex_predict(self, request: web.Request) -> web.StreamResponse:
+        token = request[_RECORD].headers.get("authorization", "").removeprefix("Bearer ")
+        if self._tokens.get(token, 0) < time.time():
+            return _status(Status(401))
+        return await fake_embeddings.vertex_predict(request)
 
     async def _vertex(self, request: web.Request) -> web.StreamResponse:
         token = request[_RECORD].headers.get("authorization", "").removeprefix("Bearer ")

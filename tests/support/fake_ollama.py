@@ -41,6 +41,7 @@ from typing import Any
 
 from aiohttp import web
 
+from support import fake_embeddings
 from support.fake_openai import (
     _RECORD,
     PROMPT_TOKENS,
@@ -168,6 +169,7 @@ class FakeOllama(FakeOpenAI):
     def _routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/api/chat", self._chat)
         router.add_get("/api/tags", self._tags)
+        router.add_post("/api/embed", fake_embeddings.ollama_embed)
         router.add_get("/api/version", self._version)
         router.add_get("/", self._root)
 

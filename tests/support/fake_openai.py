@@ -429,6 +429,10 @@ class FakeOpenAI:
         """The API's routes."""
         router.add_post("/v1/chat/completions", self._chat)
         router.add_get("/v1/models", self._models)
+        from support import fake_embeddings, fake_responses  # they import this module
+
+        router.add_post("/v1/embeddings", fake_embeddings.openai_embeddings)
+        fake_responses.add_route(self, router)
 
     def _refuse(self, record: RecordedRequest) -> web.StreamResponse | None:
         """An answer that refuses the request before its route runs (wrong key, …), or None."""

@@ -35,6 +35,7 @@ from ..transport.http import (
 )
 from ..transport.http import read_json as read_json_body
 from ..typing import AsyncResult, Chunk, MediaListType, Messages
+from .google_embeddings import GeminiEmbeddings
 
 __all__ = ["Gemini", "generate"]
 
@@ -82,7 +83,7 @@ async def generate(
         ) from exc
 
 
-class Gemini(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
+class Gemini(GeminiEmbeddings, AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
     """Google's Gemini API with an API key."""
 
     label = "Google Gemini API"

@@ -45,11 +45,12 @@ from ..transport.http import (
     read_json,
 )
 from ..typing import AsyncResult, MediaListType, Messages
+from .ollama_embeddings import OllamaEmbeddings
 
 __all__ = ["OllamaNative"]
 
 
-class OllamaNative(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
+class OllamaNative(OllamaEmbeddings, AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
     """Ollama's native chat API."""
 
     label = "Ollama"

@@ -45,11 +45,19 @@ from ..transport.http import (
     read_json,
 )
 from ..typing import AsyncResult, MediaListType, Messages
+from .openai_embeddings import OpenAIEmbeddings
+from .openai_responses import OpenAIResponses
 
 __all__ = ["OpenaiTemplate"]
 
 
-class OpenaiTemplate(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
+class OpenaiTemplate(
+    OpenAIEmbeddings,
+    OpenAIResponses,
+    AsyncGeneratorProvider,
+    ProviderModelMixin,
+    RaiseErrorMixin,
+):
     """An OpenAI-compatible `/chat/completions` endpoint."""
 
     label = "OpenAI-compatible endpoint"

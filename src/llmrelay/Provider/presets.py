@@ -34,14 +34,18 @@ class Preset:
     web_search: bool = False
     #: A server in the operator's network: llmrelay fetches media URLs for it (guarded).
     local: bool = False
+    #: Has OpenAI's Responses API at `/responses`.
+    responses_api: bool = False
 
 
 PRESETS: tuple[Preset, ...] = (
     Preset("OpenAI", "https://platform.openai.com", "https://api.openai.com/v1",
-           "OPENAI_API_KEY", "gpt-4o-mini", api_base_env="OPENAI_BASE_URL", web_search=True),
+           "OPENAI_API_KEY", "gpt-4o-mini", api_base_env="OPENAI_BASE_URL", web_search=True,
+           responses_api=True),
     Preset("AzureOpenAI", "https://learn.microsoft.com/azure/ai-foundry/openai/", None,
            "AZURE_OPENAI_API_KEY", None, api_base_env="AZURE_OPENAI_ENDPOINT",
-           api_base_suffix="/openai/v1", auth_header="api-key", label="Azure OpenAI"),
+           api_base_suffix="/openai/v1", auth_header="api-key", label="Azure OpenAI",
+           responses_api=True),
     Preset("Groq", "https://console.groq.com", "https://api.groq.com/openai/v1",
            "GROQ_API_KEY", "llama-3.3-70b-versatile",
            aliases=(("llama-3.3-70b", "llama-3.3-70b-versatile"),
@@ -122,6 +126,7 @@ def _provider_class(row: Preset) -> type[OpenaiTemplate]:
         "model_aliases": MappingProxyType(dict(row.aliases)),
         "web_search_options": row.web_search,
         "fetch_media_urls": row.local,
+        "responses_api": row.responses_api,
     }
     return type(row.name, (OpenaiTemplate,), attributes)
 

@@ -53,6 +53,7 @@ from ..transport.http import (
 )
 from ..typing import AsyncResult, MediaListType, Messages
 from .gemini import generate
+from .google_embeddings import VertexEmbeddings
 
 __all__ = ["ServiceAccount", "VertexAI", "load_service_account", "signed_assertion"]
 
@@ -163,7 +164,7 @@ def signed_assertion(account: ServiceAccount, now: float | None = None) -> str:
 _SCOPED: BoundedCache[tuple[type, str], type[VertexAI]] = BoundedCache(maxsize=32)
 
 
-class VertexAI(AsyncAuthedProvider, ProviderModelMixin, RaiseErrorMixin):
+class VertexAI(VertexEmbeddings, AsyncAuthedProvider, ProviderModelMixin, RaiseErrorMixin):
     """Gemini on Vertex AI with a service-account key."""
 
     label = "Google Vertex AI (Gemini)"

@@ -29,6 +29,8 @@ from ..providers.response import ImageResponse, JsonConversation, ResponseType
 from ..providers.routing import auto
 from ..providers.types import BaseProvider, BaseRetryProvider, ProviderType
 from .assemble import Answer, assemble_chunks
+from .embeddings import AsyncEmbeddings, Embeddings
+from .responses import AsyncResponses, Responses
 from .types import ChatCompletion, ChatCompletionChunk, Image, ImagesResponse, Model, ModelList
 
 __all__ = ["AsyncClient", "AsyncStream", "Client"]
@@ -310,6 +312,8 @@ class AsyncClient:
         self.chat = _AsyncChat(settings)
         self.images = _AsyncImages(settings)
         self.models = _AsyncModels(settings)
+        self.embeddings = AsyncEmbeddings(settings)
+        self.responses = AsyncResponses(settings)
 
 
 # --- the sync client: the async one through the bridge -----------------------------------------
@@ -358,3 +362,5 @@ class Client:
         self.chat = _Chat(inner.chat)
         self.images = _Images(inner.images)
         self.models = _Models(inner.models)
+        self.embeddings = Embeddings(inner.embeddings)
+        self.responses = Responses(inner.responses)
