@@ -23,6 +23,10 @@ _BUILTINS: dict[str, str] = {
     "OllamaNative": ".ollama_native",
     "Gemini": ".gemini",
     "VertexAI": ".vertex",
+    "OpenAIImages": ".openai_images",
+    "GeminiImages": ".gemini_images",
+    "HuggingFaceImages": ".huggingface_images",
+    "PollinationsImage": ".pollinations",
     **dict.fromkeys(_PRESET_NAMES, ".presets"),
 }
 

@@ -108,6 +108,8 @@ class Request:
     json: Any = None
     #: A form, sent url-encoded instead of `json` (OAuth token endpoints take only forms).
     form: Mapping[str, str] | None = None
+    #: Raw bytes sent as they are (a multipart upload); give their Content-Type in `headers`.
+    body: bytes | None = None
     proxy: str | None = None
     timeouts: Timeouts = DEFAULT_TIMEOUTS
     max_retries: int = DEFAULT_MAX_RETRIES
@@ -240,7 +242,7 @@ async def open_response(
     deadline = None if timeouts.total is None else loop.time() + timeouts.total
     http_proxy = proxy if proxy and not proxy.startswith("socks") else None
     headers = {"User-Agent": USER_AGENT, **request.headers}
-    data = None
+    data = request.body
     if request.form is not None:
         data = urllib.parse.urlencode(request.form).encode()
         headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
