@@ -32,21 +32,31 @@ class Preset:
     aliases: tuple[tuple[str, str], ...] = ()
     #: Takes `web_search_options` (web_search=True).
     web_search: bool = False
+    #: Models that take images as input, and models that make images (its `/images` endpoint).
+    vision_models: tuple[str, ...] = ()
+    image_models: tuple[str, ...] = ()
 
 
 PRESETS: tuple[Preset, ...] = (
     Preset("OpenAI", "https://platform.openai.com", "https://api.openai.com/v1",
-           "OPENAI_API_KEY", "gpt-4o-mini", api_base_env="OPENAI_BASE_URL", web_search=True),
+           "OPENAI_API_KEY", "gpt-4o-mini", api_base_env="OPENAI_BASE_URL", web_search=True,
+           vision_models=("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano",
+                          "gpt-5", "gpt-5-mini", "gpt-5-nano", "o3", "o4-mini"),
+           image_models=("gpt-image-1", "gpt-image-1-mini", "dall-e-3", "dall-e-2")),
     Preset("AzureOpenAI", "https://learn.microsoft.com/azure/ai-foundry/openai/", None,
            "AZURE_OPENAI_API_KEY", None, api_base_env="AZURE_OPENAI_ENDPOINT",
            api_base_suffix="/openai/v1", auth_header="api-key", label="Azure OpenAI"),
     Preset("Groq", "https://console.groq.com", "https://api.groq.com/openai/v1",
            "GROQ_API_KEY", "llama-3.3-70b-versatile",
            aliases=(("llama-3.3-70b", "llama-3.3-70b-versatile"),
-                    ("llama-3.1-8b", "llama-3.1-8b-instant"))),
+                    ("llama-3.1-8b", "llama-3.1-8b-instant")),
+           vision_models=("meta-llama/llama-4-scout-17b-16e-instruct",
+                          "meta-llama/llama-4-maverick-17b-128e-instruct")),
     Preset("Mistral", "https://console.mistral.ai", "https://api.mistral.ai/v1",
            "MISTRAL_API_KEY", "mistral-small-latest",
-           aliases=(("mistral-small", "mistral-small-latest"),)),
+           aliases=(("mistral-small", "mistral-small-latest"),),
+           vision_models=("mistral-small-latest", "mistral-medium-latest", "pixtral-large-latest",
+                          "pixtral-12b-2409")),
     Preset("DeepSeek", "https://platform.deepseek.com", "https://api.deepseek.com/v1",
            "DEEPSEEK_API_KEY", "deepseek-chat",
            aliases=(("deepseek-v3", "deepseek-chat"), ("deepseek-r1", "deepseek-reasoner"))),
@@ -80,7 +90,8 @@ PRESETS: tuple[Preset, ...] = (
                     ("deepseek-v3", "deepseek-ai/DeepSeek-V3"),
                     ("deepseek-r1", "deepseek-ai/DeepSeek-R1"))),
     Preset("xAI", "https://console.x.ai", "https://api.x.ai/v1",
-           "XAI_API_KEY", "grok-3-mini"),
+           "XAI_API_KEY", "grok-3-mini", vision_models=("grok-4", "grok-2-vision-1212"),
+           image_models=("grok-2-image-1212",)),
     Preset("Cerebras", "https://cloud.cerebras.ai", "https://api.cerebras.ai/v1",
            "CEREBRAS_API_KEY", "llama-3.3-70b", aliases=(("llama-3.1-8b", "llama3.1-8b"),)),
     Preset("Perplexity", "https://docs.perplexity.ai", "https://api.perplexity.ai",
@@ -116,6 +127,8 @@ def _provider_class(row: Preset) -> type[OpenaiTemplate]:
         "default_model": row.default_model,
         "model_aliases": MappingProxyType(dict(row.aliases)),
         "web_search_options": row.web_search,
+        "vision_models": row.vision_models,
+        "image_models": row.image_models,
     }
     return type(row.name, (OpenaiTemplate,), attributes)
 

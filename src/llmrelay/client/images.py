@@ -13,6 +13,7 @@ endpoint. `generate_images` is the one implementation; the gateway and the CLI c
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from typing import TYPE_CHECKING, Any
@@ -99,8 +100,11 @@ def choose_image_provider(
 def _takes(provider: ProviderType, name: str) -> bool:
     if isinstance(provider, BaseRetryProvider):
         return True
-    get_parameters = getattr(provider, "get_parameters", None)
-    return get_parameters is None or name in get_parameters()
+    source = getattr(provider, "_create_signature_source", None)
+    if source is None:
+        return True
+    params = inspect.signature(source()).parameters
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 async def generate_images(

@@ -8,6 +8,7 @@ naming them and the provider); this module turns the user's values into what eac
 
 from __future__ import annotations
 
+import inspect
 import random
 import re
 from collections.abc import Iterable, Sequence
@@ -165,7 +166,7 @@ def refuse(parameter: str, provider: str, why: str) -> UnsupportedParameterError
 def honoured_parameters(provider: Any) -> list[str]:
     """The spec's image parameters `provider` takes (from its signature: the same data the
     framework checks calls against)."""
-    params = provider.get_parameters()
+    params = inspect.signature(provider._create_signature_source()).parameters
     return [name for name in IMAGE_PARAMETERS if name in params]
 
 
