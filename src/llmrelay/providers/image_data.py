@@ -77,12 +77,13 @@ async def fetch_image(
     proxy: str | None = None,
     timeout: float | Timeouts | None = None,
     max_retries: int = 2,
-    max_bytes: int = MAX_IMAGE_BYTES,
+    max_bytes: int | None = None,
 ) -> tuple[bytes, str]:
     """Download an image a provider made: refused past `max_bytes` (read no further) or when
     the bytes are not an image. The only place result URLs are fetched."""
     if not url.startswith(("http://", "https://")):
         raise ResponseError(f"not an http(s) image URL: {url[:100]!r}", provider=provider)
+    max_bytes = MAX_IMAGE_BYTES if max_bytes is None else max_bytes
     request = Request(provider=provider, proxy=proxy, timeouts=Timeouts.from_param(timeout),
                       max_retries=max_retries)  # fmt: skip
     async with open_response("GET", url, request) as response:
@@ -96,8 +97,10 @@ async def fetch_image(
     return data, mime
 
 
-async def read_capped(response: Any, provider: str, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
-    """The body, refused as soon as it passes `max_bytes` (nothing more is read)."""
+async def read_capped(response: Any, provider: str, max_bytes: int | None = None) -> bytes:
+    """The body, refused as soon as it passes `max_bytes` (default `MAX_IMAGE_BYTES`; nothing
+    more is read)."""
+    max_bytes = MAX_IMAGE_BYTES if max_bytes is None else max_bytes
     data = bytearray()
     async for chunk in response.content.iter_chunked(1 << 16):
         data += chunk
