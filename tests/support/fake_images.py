@@ -18,6 +18,8 @@ and download headers carry ``../`` file names. Requests are recorded as in ``Fak
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import struct
 import time
 import zlib
@@ -45,6 +47,23 @@ def png(width: int = 1, height: int = 1) -> bytes:
 
 
 PNG = png()
+
+
+def _multipart(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart/form-data body's fields, parsed by the standard library's MIME parser (the
+    middleware has read the body already): files as (filename, content type, bytes)."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = email.message_from_bytes(head + raw, policy=email.policy.HTTP)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        filename = part.get_filename()
+        if filename is None:
+            fields[str(name)] = payload.decode() if isinstance(payload, bytes) else payload
+        else:
+            fields[str(name)] = (filename, part.get_content_type(), payload)
+    return fields
 
 
 class FakeImages(FakeOpenAI):
@@ -130,13 +149,7 @@ class FakeImages(FakeOpenAI):
         scripted = self._scripted()
         if scripted is not None:
             return scripted
-        form = await request.post()
-        fields: dict[str, Any] = {}
-        for name, value in form.items():
-            if isinstance(value, web.FileField):
-                fields[name] = (value.filename, value.content_type, value.file.read())
-            else:
-                fields[name] = value
+        fields = _multipart(request.headers.get("Content-Type", ""), await request.read())
         self.forms.append(fields)
         if "image" not in fields and "image[]" not in fields:
             return _status(Status(400))

@@ -93,7 +93,7 @@ class Gemini(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
     supports_system_message = True
     supports_message_history = True
     default_model = "gemini-2.5-flash"
-    vision_models = (
+    vision_models: ClassVar[tuple[str, ...]] = (
         "gemini-2.5-flash",
         "gemini-2.5-pro",
         "gemini-2.5-flash-lite",
@@ -101,7 +101,9 @@ class Gemini(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
         "gemini-2.5-flash-image",
         "gemini-3-pro-preview",
     )
-    image_models = ("gemini-2.5-flash-image",)  # inline images in the answer (ImageResponse)
+    image_models: ClassVar[tuple[str, ...]] = (
+        "gemini-2.5-flash-image",
+    )  # inline images in the answer (ImageResponse)
     api_base: ClassVar[str] = "https://generativelanguage.googleapis.com"
     api_version: ClassVar[str] = "v1beta"
     #: Environment variables holding the API key, the first one set wins.

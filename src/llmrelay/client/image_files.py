@@ -3,6 +3,7 @@ with `save_to=DIR` written to files with generated names inside DIR only."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import secrets
@@ -61,6 +62,6 @@ async def image_results(
         else:
             image.url = ref
         if save_to is not None and data is not None:
-            image.path = str(save_image(data, mime, save_to))
+            image.path = str(await asyncio.to_thread(save_image, data, mime, save_to))
         images.append(image)
     return images
