@@ -92,6 +92,8 @@ class FakeImages(FakeOpenAI):
         router.add_post("/v1/images/edits", self._edits)
         router.add_get("/files/{name}", self._file)
         router.add_post("/v1beta/models/{tail}", self._gemini)
+        vertex = "/v1/projects/{project}/locations/{location}/publishers/google/models/{tail}"
+        router.add_post(vertex, self._gemini)  # the same body shapes (the SDK's Imagen route)
         router.add_post("/hf-inference/models/{model:.+}", self._hf)
         router.add_get("/prompt/{prompt}", self._pollinations)
 
@@ -163,7 +165,12 @@ class FakeImages(FakeOpenAI):
     # -- Gemini ---------------------------------------------------------------------------------
 
     async def _gemini(self, request: web.Request) -> web.StreamResponse:
-        if self.key is not None and request.headers.get("x-goog-api-key") != self.key:
+        vertex = "project" in request.match_info  # Vertex AI takes a token, checked elsewhere
+        if (
+            not vertex
+            and self.key is not None
+            and request.headers.get("x-goog-api-key") != self.key
+        ):
             body = gemini_error(400, "API key not valid. Please pass a valid API key.")
             return _status(Status(400, body=body))
         scripted = self._scripted()
