@@ -62,6 +62,7 @@ async def test_openai_dalle_url_with_aspect_ratio(fake: FakeImages) -> None:
     assert response.provider == "OpenAIImages"
     assert response.data[0].url == f"{fake.root}/files/img-0.png"
     assert response.data[0].b64_json is None
+    assert response.data[0].revised_prompt == "a revised prompt"
 
 
 async def test_openai_gpt_image_b64(fake: FakeImages) -> None:
@@ -295,6 +296,14 @@ async def test_server_error_then_answer_is_retried(fake: FakeImages) -> None:
     )
     assert len(fake.requests) == 2
     assert response.data[0].url is not None
+
+
+async def test_gemini_chat_provider_means_its_image_models(fake: FakeImages) -> None:
+    response = await AsyncClient().images.generate(
+        "a cat", "gemini-2.5-flash-image", provider="Gemini", api_key=KEY, api_base=fake.root
+    )
+    assert response.provider == "GeminiImages"
+    assert fake.requests[0].body["generationConfig"]["responseModalities"] == ["TEXT", "IMAGE"]
 
 
 def test_routing_by_model(monkeypatch: pytest.MonkeyPatch) -> None:

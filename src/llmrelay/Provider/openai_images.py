@@ -17,7 +17,13 @@ from ..providers.response import ImageResponse
 from ..transport.http import Request, Timeouts, check_max_retries, open_response, read_json
 from ..typing import AsyncResult, Messages
 from .openai_compatible import OpenaiTemplate
-from .openai_images_wire import edit_form, generation_body, image_size, parse_images
+from .openai_images_wire import (
+    edit_form,
+    generation_body,
+    image_size,
+    parse_images,
+    revised_prompts,
+)
 
 __all__ = ["OpenAIImages", "images_provider_for"]
 
@@ -101,7 +107,8 @@ class OpenAIImages(OpenaiTemplate):
                               **options)  # fmt: skip
         async with open_response("POST", url, request) as response:
             answer = await read_json(response, request)
-        yield ImageResponse(parse_images(answer, name), alt=text)
+        yield ImageResponse(parse_images(answer, name), alt=text,
+                            options={"revised_prompts": revised_prompts(answer)})  # fmt: skip
 
 
 @functools.lru_cache(maxsize=64)

@@ -10,7 +10,7 @@ from ..errors import ResponseError
 from ..providers.image_data import EXTENSIONS, decode_data_uri
 from ..providers.image_params import aspect_pixels, pixels, refuse
 
-__all__ = ["edit_form", "generation_body", "image_size", "parse_images"]
+__all__ = ["edit_form", "generation_body", "image_size", "parse_images", "revised_prompts"]
 
 #: The sizes each OpenAI model makes (landscape, portrait); other endpoints take any "WxH".
 _SIZES = {
@@ -102,3 +102,10 @@ def parse_images(body: Any, provider: str) -> list[str]:
                 "an image in the answer has neither url nor b64_json", provider=provider
             )
     return images
+
+
+def revised_prompts(body: Any) -> list[str | None]:
+    """Each image's `revised_prompt` (dall-e-3 rewrites prompts), None where there is none."""
+    items = body.get("data") if isinstance(body, dict) else None
+    return [item.get("revised_prompt") if isinstance(item, dict) else None
+            for item in items or []]  # fmt: skip

@@ -41,11 +41,14 @@ def image_providers() -> list[type[BaseProvider]]:
 
 def _for_images(provider: type[BaseProvider]) -> type[BaseProvider]:
     """A provider as an image provider: an OpenAI-compatible chat preset → its image endpoint."""
+    from ..Provider.gemini import Gemini
     from ..Provider.openai_compatible import OpenaiTemplate
     from ..Provider.openai_images import images_provider_for
 
     if issubclass(provider, OpenaiTemplate):
         return images_provider_for(provider)
+    if provider is Gemini:
+        return provider_by_name("GeminiImages")
     return provider
 
 
@@ -97,14 +100,17 @@ def choose_image_provider(
     raise InvalidRequestError(f"not a provider: {provider!r}")
 
 
-def _takes(provider: ProviderType, name: str) -> bool:
+def _takes(provider: ProviderType, name: str, *, declared: bool = False) -> bool:
+    """Whether `provider` takes `name` (with `declared`, only as a named parameter, not
+    through `**kwargs`). A failover provider passes everything on to image providers."""
     if isinstance(provider, BaseRetryProvider):
         return True
     source = getattr(provider, "_create_signature_source", None)
     if source is None:
-        return True
+        return not declared
     params = inspect.signature(source()).parameters
-    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    loose = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    return name in params or (loose and not declared)
 
 
 async def generate_images(
@@ -137,26 +143,32 @@ async def generate_images(
     given = {"n": n, "size": size, "image": image, "proxy": proxy, "timeout": timeout,
              "max_retries": max_retries}  # fmt: skip
     arguments = {**extra, **{k: v for k, v in given.items() if v is not None}, **params}
-    if _takes(chosen, "prompt"):
+    if _takes(chosen, "prompt"):  # an image provider (a chat one takes the message only)
         arguments["prompt"] = prompt
-    if _takes(chosen, "response_format"):
+    if _takes(chosen, "prompt", declared=True) and _takes(chosen, "response_format"):
         arguments["response_format"] = response_format
     name = str(getattr(chosen, "__name__", chosen))
     create = chosen.get_async_create_function()
     refs: list[str] = []
+    revised: list[str | None] = []
     source = to_async_iterator(create(model, [{"role": "user", "content": prompt}], **arguments))
     try:
         async for chunk in source:
             if isinstance(chunk, ProviderInfo):
                 name = chunk.get_dict().get("name") or name
             elif isinstance(chunk, ImageResponse):
-                refs.extend(chunk.get_list())
+                urls = chunk.get_list()
+                refs.extend(urls)
+                prompts = chunk.get("revised_prompts") or []
+                revised.extend(prompts[i] if i < len(prompts) else None for i in range(len(urls)))
     finally:
         await source.aclose()
     if not refs:
         raise NoMediaResponseError(f"{name} made no image", provider=name)
     data = await image_results(refs, response_format, save_to, provider=name, proxy=proxy,
                                timeout=timeout)  # fmt: skip
+    for image, revised_prompt in zip(data, revised, strict=True):
+        image.revised_prompt = revised_prompt
     return ImagesResponse(created=int(time.time()), data=data, provider=name)
 
 
