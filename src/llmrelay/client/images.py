@@ -229,3 +229,7 @@ class Images:
 
     def edit(self, image: Any, prompt: str, model: str = "", **params: Any) -> ImagesResponse:
         return run_sync(self._inner.edit(image, prompt, model, **params))
+
+    async def async_generate(self, prompt: str, model: str = "", **params: Any) -> ImagesResponse:
+        """`generate`, awaited (g4f's sync client has it too)."""
+        return await self._inner.generate(prompt, model, **params)
