@@ -105,6 +105,10 @@ async def test_openai_refuses_what_it_cannot_honour(fake: FakeImages) -> None:
     with pytest.raises(UnsupportedParameterError, match="dall-e-3 makes"):
         await client.images.generate("a cat", "dall-e-3", size="800x600", **openai_args(fake))
     assert fake.requests == []
+    # None is "not asked" (the gateway and SDK-shaped callers pass it): neither sent nor refused
+    await client.images.generate("a cat", "dall-e-3", seed=None, n=None, **openai_args(fake))
+    assert fake.requests[0].body == {"model": "dall-e-3", "prompt": "a cat", "n": 1,
+                                     "response_format": "url"}  # fmt: skip
 
 
 async def test_compatible_preset_means_its_image_endpoint(fake: FakeImages) -> None:

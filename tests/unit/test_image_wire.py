@@ -119,6 +119,7 @@ def test_openai_sizes_per_model() -> None:
     assert image_size("O", "dall-e-3", None, None, None, "9:16") == "1024x1792"
     assert image_size("O", "dall-e-3", "1024x1024", None, None, None) == "1024x1024"
     assert image_size("O", "some-compatible-model", None, 640, 480, None) == "640x480"
+    assert image_size("O", "gpt-image-1", "auto", None, None, None) == "auto"
     with pytest.raises(UnsupportedParameterError, match=r"size.*dall-e-3 makes"):
         image_size("O", "dall-e-3", "800x600", None, None, None)
     with pytest.raises(UnsupportedParameterError, match="aspect_ratio"):
@@ -129,6 +130,8 @@ def test_openai_generation_body() -> None:
     assert generation_body("dall-e-3", "a cat", 1, "1024x1024", "url") == {
         "model": "dall-e-3", "prompt": "a cat", "n": 1, "size": "1024x1024",
         "response_format": "url"}  # fmt: skip
+    assert generation_body("dall-e-3", "a", 1, None, None, "hd", "vivid") == {
+        "model": "dall-e-3", "prompt": "a", "n": 1, "quality": "hd", "style": "vivid"}  # fmt: skip
     # gpt-image models refuse response_format (they always answer base64)
     assert generation_body("gpt-image-1", "a cat", 2, None, "url") == {
         "model": "gpt-image-1", "prompt": "a cat", "n": 2}  # fmt: skip

@@ -29,7 +29,8 @@ __all__ = ["OpenAIImages", "images_provider_for"]
 
 
 class OpenAIImages(OpenaiTemplate):
-    """OpenAI's `/v1/images/generations` and `/v1/images/edits`."""
+    """OpenAI's `/v1/images/generations` and `/v1/images/edits`; also takes OpenAI's own
+    `quality` and `style` (passed on as given)."""
 
     label = "OpenAI Images"
     url = "https://platform.openai.com/docs/api-reference/images"
@@ -73,6 +74,8 @@ class OpenAIImages(OpenaiTemplate):
         height: int | None = None,
         aspect_ratio: str | None = None,
         response_format: str | None = None,
+        quality: str | None = None,
+        style: str | None = None,
         image: Any = None,
         api_key: str | None = None,
         api_base: str | None = None,
@@ -93,7 +96,7 @@ class OpenAIImages(OpenaiTemplate):
         base = cls.resolve_api_base(api_base)
         key = cls.resolve_api_key(api_key)
         headers = cls._headers(key, stream=False)
-        body = generation_body(model, text, count, wanted, response_format)
+        body = generation_body(model, text, count, wanted, response_format, quality, style)
         options: dict[str, Any] = {"provider": name, "proxy": proxy, "secrets": (key,),
                                    "timeouts": Timeouts.from_param(timeout),
                                    "max_retries": max_retries}  # fmt: skip

@@ -29,7 +29,10 @@ def image_size(
     aspect_ratio: str | None,
 ) -> str | None:  # fmt: skip
     """The API's `size` value. OpenAI's own models take a fixed set: an aspect ratio maps to
-    the one of its shape; a size outside the set is refused, not changed."""
+    the one of its shape; a size outside the set is refused, not changed. "auto" (gpt-image
+    models choose) is passed on."""
+    if size == "auto" and not (width or height or aspect_ratio):
+        return size
     asked = pixels(provider, size, width, height, aspect_ratio)
     if asked is None:
         return None
@@ -51,13 +54,20 @@ def image_size(
 
 
 def generation_body(
-    model: str, prompt: str, n: int, size: str | None, response_format: str | None
+    model: str,
+    prompt: str,
+    n: int,
+    size: str | None,
+    response_format: str | None,
+    quality: str | None = None,
+    style: str | None = None,
 ) -> dict[str, Any]:
     """The JSON body of `POST /images/generations`. `response_format` is not sent to
     gpt-image models (they always answer base64 and refuse the field)."""
     body: dict[str, Any] = {"model": model, "prompt": prompt, "n": n}
-    if size:
-        body["size"] = size
+    for name, value in (("size", size), ("quality", quality), ("style", style)):
+        if value:
+            body[name] = value
     if response_format and not model.startswith("gpt-image"):
         body["response_format"] = response_format
     return body

@@ -132,7 +132,7 @@ async def generate_images(
 ) -> ImagesResponse:
     """Make (or with `image`, edit) images for `prompt`. `params` are the spec's image
     parameters (`seed`, `aspect_ratio`, `negative_prompt`, …): one the provider cannot honour
-    raises `UnsupportedParameterError` naming it."""
+    raises `UnsupportedParameterError` naming it; a parameter given as None is not asked."""
     if not isinstance(prompt, str) or not prompt.strip():
         raise InvalidRequestError("images need a non-empty prompt")
     if response_format not in ("url", "b64_json"):
@@ -142,7 +142,9 @@ async def generate_images(
     chosen, extra = choose_image_provider(provider, model, api_key, base_url)
     given = {"n": n, "size": size, "image": image, "proxy": proxy, "timeout": timeout,
              "max_retries": max_retries}  # fmt: skip
-    arguments = {**extra, **{k: v for k, v in given.items() if v is not None}, **params}
+    # None means "not asked" (as the OpenAI SDK's NOT_GIVEN): it is never sent, nor refused.
+    asked = {**given, **params}
+    arguments = {**extra, **{k: v for k, v in asked.items() if v is not None}}
     if _takes(chosen, "prompt"):  # an image provider (a chat one takes the message only)
         arguments["prompt"] = prompt
     if _takes(chosen, "prompt", declared=True) and _takes(chosen, "response_format"):
