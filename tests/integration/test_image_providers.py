@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import pathlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -291,6 +292,40 @@ async def test_failover_to_the_next_image_provider(
     response = await AsyncClient(image_provider=both).images.generate("a cat", max_retries=0)
     assert response.provider == "LocalPollinations"
     assert [r.path for r in fake.requests] == ["/v1/images/generations", "/prompt/a cat"]
+
+
+async def test_failover_goes_to_a_provider_that_honours_the_parameters(
+    fake: FakeImages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    local_openai = type("LocalOpenAI", (OpenAIImages,), {"api_base": f"{fake.root}/v1",
+                                                         "api_base_env": None})  # fmt: skip
+    local_pollinations = type("LocalPollinations", (PollinationsImage,),
+                              {"api_base": fake.root})  # fmt: skip
+    both = IterListProvider([local_openai, local_pollinations], shuffle=False)
+    client = AsyncClient(image_provider=both)
+    response = await client.images.generate("a cat", seed=4)  # OpenAI has no seed
+    assert response.provider == "LocalPollinations"
+    assert [r.query.get("seed") for r in fake.requests] == ["4"]
+    with pytest.raises(UnsupportedParameterError, match="none of LocalOpenAI, LocalPollinations"):
+        await client.images.generate("a cat", negative_prompt="blur")
+
+
+async def test_g4f_style_chat_provider_with_images(fake: FakeImages) -> None:
+    from llmrelay.providers.base_provider import AsyncGeneratorProvider
+    from llmrelay.providers.response import ImageResponse
+
+    class G4fImages(AsyncGeneratorProvider):
+        @classmethod
+        async def create_async_generator(  # type: ignore[override]
+            cls, model: str, messages: Any, **kwargs: Any
+        ) -> Any:
+            yield "Here it is: "
+            yield ImageResponse(f"data:image/png;base64,{B64}", alt=kwargs["prompt"])
+
+    response = await AsyncClient(image_provider=G4fImages).images.generate("a cat")
+    assert response.data[0].url == f"data:image/png;base64,{B64}"
+    assert response.provider == "G4fImages"
 
 
 async def test_server_error_then_answer_is_retried(fake: FakeImages) -> None:

@@ -18,7 +18,12 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidRequestError, ModelNotFoundError, NoMediaResponseError
+from ..errors import (
+    InvalidRequestError,
+    ModelNotFoundError,
+    NoMediaResponseError,
+    UnsupportedParameterError,
+)
 from ..providers.asyncio import run_sync, to_async_iterator
 from ..providers.registry import is_configured, provider_by_name
 from ..providers.response import ImageResponse, ProviderInfo
@@ -113,6 +118,23 @@ def _takes(provider: ProviderType, name: str, *, declared: bool = False) -> bool
     return name in params or (loose and not declared)
 
 
+def _capable(chosen: BaseRetryProvider, arguments: dict[str, Any]) -> BaseRetryProvider:
+    """The failover's providers that take every argument: a parameter one image provider
+    cannot honour sends the call to the next that can, instead of failing it (no provider
+    taking it: `UnsupportedParameterError` naming it and them)."""
+    capable = [p for p in chosen.providers if all(_takes(p, k) for k in arguments)]
+    if not capable:
+        names = ", ".join(str(getattr(p, "__name__", p)) for p in chosen.providers)
+        unknown = sorted(k for k in arguments if not any(_takes(p, k) for p in chosen.providers))
+        raise UnsupportedParameterError(
+            f"none of {names} honours {', '.join(unknown) or 'this combination of parameters'}",
+            provider=str(getattr(chosen, "__name__", chosen)),
+        )
+    if len(capable) == len(chosen.providers):
+        return chosen
+    return IterListProvider(capable, shuffle=chosen.shuffle)
+
+
 async def generate_images(
     prompt: str,
     *,
@@ -149,6 +171,8 @@ async def generate_images(
         arguments["prompt"] = prompt
     if _takes(chosen, "prompt", declared=True) and _takes(chosen, "response_format"):
         arguments["response_format"] = response_format
+    if isinstance(chosen, BaseRetryProvider):
+        chosen = _capable(chosen, arguments)
     name = str(getattr(chosen, "__name__", chosen))
     create = chosen.get_async_create_function()
     refs: list[str] = []
