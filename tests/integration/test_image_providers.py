@@ -328,6 +328,25 @@ async def test_g4f_style_chat_provider_with_images(fake: FakeImages) -> None:
     assert response.provider == "G4fImages"
 
 
+async def test_url_downloaded_when_b64_is_asked(fake: FakeImages) -> None:
+    from llmrelay.providers.base_provider import AsyncGeneratorProvider
+    from llmrelay.providers.response import ImageResponse
+
+    class UrlImages(AsyncGeneratorProvider):
+        @classmethod
+        async def create_async_generator(  # type: ignore[override]
+            cls, model: str, messages: Any, **kwargs: Any
+        ) -> Any:
+            yield ImageResponse([f"{fake.root}/files/a.png", f"{fake.root}/files/b.png"])
+
+    response = await AsyncClient(image_provider=UrlImages).images.generate(
+        "a cat", response_format="b64_json"
+    )
+    assert [image.b64_json for image in response.data] == [B64, B64]
+    assert [image.url for image in response.data] == [None, None]
+    assert [r.path for r in fake.requests] == ["/files/a.png", "/files/b.png"]
+
+
 async def test_server_error_then_answer_is_retried(fake: FakeImages) -> None:
     fake.script(Status(503))
     response = await AsyncClient(image_provider="PollinationsImage").images.generate(

@@ -9,6 +9,8 @@ only `api_key` — OpenAI's Images API, else the providers that list `model` amo
 `image_models` (configured ones, with failover as for chat), else Pollinations (no key). An
 OpenAI-compatible chat preset given as provider (`"Together"`, `OpenAI`) means its image
 endpoint. `generate_images` is the one implementation; the gateway and the CLI call it too.
+A gateway must not take `CALLER_ONLY` parameters from a remote request: they reach the local
+filesystem (`save_to`) or choose where requests go (`base_url`, `api_base`, `proxy`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,17 @@ from .types import ImagesResponse
 if TYPE_CHECKING:
     from .client import _Settings
 
-__all__ = ["AsyncImages", "Images", "choose_image_provider", "generate_images", "image_providers"]
+__all__ = [
+    "CALLER_ONLY",
+    "AsyncImages",
+    "Images",
+    "choose_image_provider",
+    "generate_images",
+    "image_providers",
+]
+
+#: Parameters only a local caller may set (never from a gateway request): files and addresses.
+CALLER_ONLY = frozenset({"save_to", "base_url", "api_base", "proxy"})
 
 
 def image_providers() -> list[type[BaseProvider]]:
