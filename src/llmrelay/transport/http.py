@@ -108,13 +108,13 @@ class Request:
     json: Any = None
     #: A form, sent url-encoded instead of `json` (OAuth token endpoints take only forms).
     form: Mapping[str, str] | None = None
-    #: Raw bytes sent as they are (a multipart upload); give their Content-Type in `headers`.
-    body: bytes | None = None
     proxy: str | None = None
     timeouts: Timeouts = DEFAULT_TIMEOUTS
     max_retries: int = DEFAULT_MAX_RETRIES
     #: Values to mask in any error text (the API key).
     secrets: Sequence[str | None] = ()
+    #: Raw bytes sent as they are (a multipart upload); give their Content-Type in `headers`.
+    body: bytes | None = None
 
     def __post_init__(self) -> None:
         check_max_retries(self.max_retries, self.provider)
