@@ -188,6 +188,13 @@ async def test_huggingface_text_to_image(fake: FakeImages) -> None:
     assert [image.b64_json for image in response.data] == [B64, B64]
 
 
+async def test_huggingface_n_without_seed_gets_distinct_seeds(fake: FakeImages) -> None:
+    await AsyncClient().images.generate("a cat", "a/b", provider=HuggingFaceImages, api_key=KEY,
+                                        api_base=f"{fake.root}/hf-inference", n=3)  # fmt: skip
+    seeds = [r.body["parameters"]["seed"] for r in fake.requests]
+    assert seeds == [seeds[0], seeds[0] + 1, seeds[0] + 2]
+
+
 async def test_huggingface_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HF_TOKEN", raising=False)
     with pytest.raises(MissingAuthError, match="HF_TOKEN"):
