@@ -219,7 +219,7 @@ def test_models_list_without_a_provider_lists_routable_models() -> None:
 
 def test_images_need_an_image_provider() -> None:
     with pytest.raises(NoMediaResponseError, match="made no image"):
-        Client(provider=StreamStory).images.generate("a cat")
+        Client(image_provider=StreamStory).images.generate("a cat")
 
 
 def test_tool_call_extra_content_survives_the_round_trip() -> None:

@@ -24,6 +24,10 @@ _BUILTINS: dict[str, str] = {
     "Gemini": ".gemini",
     "VertexAI": ".vertex",
     "LocalLlama": ".local_llama",
+    "OpenAIImages": ".openai_images",
+    "GeminiImages": ".gemini_images",
+    "HuggingFaceImages": ".huggingface_images",
+    "PollinationsImage": ".pollinations",
     **dict.fromkeys(_PRESET_NAMES, ".presets"),
 }
 

@@ -66,6 +66,7 @@ class Anthropic(AsyncGeneratorProvider, ProviderModelMixin, RaiseErrorMixin):
         "claude-opus-4-6", "claude-opus-4-7", "claude-sonnet-5", "claude-opus-5",
         "claude-sonnet-5-5", "claude-opus-5-5", "claude-haiku-5-5",
     )  # fmt: skip
+    vision_models = models  # every Claude model listed takes images
 
     @classmethod
     def get_model(cls, model: str, **kwargs: Any) -> str:

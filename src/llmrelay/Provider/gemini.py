@@ -94,6 +94,17 @@ class Gemini(GeminiEmbeddings, AsyncGeneratorProvider, ProviderModelMixin, Raise
     supports_system_message = True
     supports_message_history = True
     default_model = "gemini-2.5-flash"
+    vision_models: ClassVar[tuple[str, ...]] = (
+        "gemini-2.5-flash",
+        "gemini-2.5-pro",
+        "gemini-2.5-flash-lite",
+        "gemini-2.0-flash",
+        "gemini-2.5-flash-image",
+        "gemini-3-pro-preview",
+    )
+    image_models: ClassVar[tuple[str, ...]] = (
+        "gemini-2.5-flash-image",
+    )  # inline images in the answer (ImageResponse)
     api_base: ClassVar[str] = "https://generativelanguage.googleapis.com"
     api_version: ClassVar[str] = "v1beta"
     #: Environment variables holding the API key, the first one set wins.

@@ -61,6 +61,20 @@ class OllamaNative(OllamaEmbeddings, AsyncGeneratorProvider, ProviderModelMixin,
     supports_system_message = True
     supports_message_history = True
     default_model = None
+    #: Model families that take images (any tag: `llava:13b` is `llava`).
+    vision_models = (
+        "llava",
+        "llava-llama3",
+        "bakllava",
+        "llama3.2-vision",
+        "llama4",
+        "gemma3",
+        "qwen2.5vl",
+        "minicpm-v",
+        "moondream",
+        "granite3.2-vision",
+        "mistral-small3.1",
+    )
     model_aliases = MappingProxyType(
         {"llama-3.3-70b": "llama3.3:70b", "llama-3.1-8b": "llama3.1:8b"}
     )

@@ -36,12 +36,18 @@ class Preset:
     local: bool = False
     #: Has OpenAI's Responses API at `/responses`.
     responses_api: bool = False
+    #: Models that take images as input, and models that make images (its `/images` endpoint).
+    vision_models: tuple[str, ...] = ()
+    image_models: tuple[str, ...] = ()
 
 
 PRESETS: tuple[Preset, ...] = (
     Preset("OpenAI", "https://platform.openai.com", "https://api.openai.com/v1",
            "OPENAI_API_KEY", "gpt-4o-mini", api_base_env="OPENAI_BASE_URL", web_search=True,
-           responses_api=True),
+           responses_api=True,
+           vision_models=("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano",
+                          "gpt-5", "gpt-5-mini", "gpt-5-nano", "o3", "o4-mini"),
+           image_models=("gpt-image-1", "gpt-image-1-mini", "dall-e-3", "dall-e-2")),
     Preset("AzureOpenAI", "https://learn.microsoft.com/azure/ai-foundry/openai/", None,
            "AZURE_OPENAI_API_KEY", None, api_base_env="AZURE_OPENAI_ENDPOINT",
            api_base_suffix="/openai/v1", auth_header="api-key", label="Azure OpenAI",
@@ -49,10 +55,14 @@ PRESETS: tuple[Preset, ...] = (
     Preset("Groq", "https://console.groq.com", "https://api.groq.com/openai/v1",
            "GROQ_API_KEY", "llama-3.3-70b-versatile",
            aliases=(("llama-3.3-70b", "llama-3.3-70b-versatile"),
-                    ("llama-3.1-8b", "llama-3.1-8b-instant"))),
+                    ("llama-3.1-8b", "llama-3.1-8b-instant")),
+           vision_models=("meta-llama/llama-4-scout-17b-16e-instruct",
+                          "meta-llama/llama-4-maverick-17b-128e-instruct")),
     Preset("Mistral", "https://console.mistral.ai", "https://api.mistral.ai/v1",
            "MISTRAL_API_KEY", "mistral-small-latest",
-           aliases=(("mistral-small", "mistral-small-latest"),)),
+           aliases=(("mistral-small", "mistral-small-latest"),),
+           vision_models=("mistral-small-latest", "mistral-medium-latest", "pixtral-large-latest",
+                          "pixtral-12b-2409")),
     Preset("DeepSeek", "https://platform.deepseek.com", "https://api.deepseek.com/v1",
            "DEEPSEEK_API_KEY", "deepseek-chat",
            aliases=(("deepseek-v3", "deepseek-chat"), ("deepseek-r1", "deepseek-reasoner"))),
@@ -86,7 +96,8 @@ PRESETS: tuple[Preset, ...] = (
                     ("deepseek-v3", "deepseek-ai/DeepSeek-V3"),
                     ("deepseek-r1", "deepseek-ai/DeepSeek-R1"))),
     Preset("xAI", "https://console.x.ai", "https://api.x.ai/v1",
-           "XAI_API_KEY", "grok-3-mini"),
+           "XAI_API_KEY", "grok-3-mini", vision_models=("grok-4", "grok-2-vision-1212"),
+           image_models=("grok-2-image-1212",)),
     Preset("Cerebras", "https://cloud.cerebras.ai", "https://api.cerebras.ai/v1",
            "CEREBRAS_API_KEY", "llama-3.3-70b", aliases=(("llama-3.1-8b", "llama3.1-8b"),)),
     Preset("Perplexity", "https://docs.perplexity.ai", "https://api.perplexity.ai",
@@ -127,6 +138,8 @@ def _provider_class(row: Preset) -> type[OpenaiTemplate]:
         "web_search_options": row.web_search,
         "fetch_media_urls": row.local,
         "responses_api": row.responses_api,
+        "vision_models": row.vision_models,
+        "image_models": row.image_models,
     }
     return type(row.name, (OpenaiTemplate,), attributes)
 

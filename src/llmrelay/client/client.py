@@ -21,17 +21,18 @@ from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterator
 from contextlib import aclosing
 from typing import Any
 
-from ..errors import InvalidRequestError, NoMediaResponseError, ProviderNotFoundError
+from ..errors import InvalidRequestError, ProviderNotFoundError
 from ..providers.asyncio import run_sync, to_async_iterator, to_sync_generator
 from ..providers.messages import validate_messages
 from ..providers.registry import provider_by_name
-from ..providers.response import ImageResponse, JsonConversation, ResponseType
+from ..providers.response import JsonConversation, ResponseType
 from ..providers.routing import auto
 from ..providers.types import BaseProvider, BaseRetryProvider, ProviderType
 from .assemble import Answer, assemble_chunks
 from .embeddings import AsyncEmbeddings, Embeddings
+from .images import AsyncImages, Images
 from .responses import AsyncResponses, Responses
-from .types import ChatCompletion, ChatCompletionChunk, Image, ImagesResponse, Model, ModelList
+from .types import ChatCompletion, ChatCompletionChunk, Model, ModelList
 
 __all__ = ["AsyncClient", "AsyncStream", "Client"]
 
@@ -236,47 +237,6 @@ class _AsyncChat:
         self.completions = _AsyncCompletions(settings)
 
 
-class _AsyncImages:
-    def __init__(self, settings: _Settings) -> None:
-        self._settings = settings
-
-    async def generate(
-        self,
-        prompt: str,
-        model: str = "",
-        *,
-        provider: ProviderType | str | None = None,
-        response_format: str = "url",
-        **params: Any,
-    ) -> ImagesResponse:
-        """Images for `prompt` from an image provider's `ImageResponse` chunks."""
-        if not isinstance(prompt, str) or not prompt:
-            raise InvalidRequestError("generate() needs a non-empty prompt")
-        if response_format not in ("url", "b64_json"):
-            raise InvalidRequestError("response_format must be 'url' or 'b64_json'")
-        chosen, extra = self._settings.choose(provider)
-        create = chosen.get_async_create_function()
-        result = create(model, [{"role": "user", "content": prompt}], prompt=prompt, **extra,
-                        **params)  # fmt: skip
-        source = to_async_iterator(result)
-        urls: list[str] = []
-        async for chunk in source:
-            if isinstance(chunk, ImageResponse):
-                urls.extend(chunk.get_list())
-        if not urls:
-            name = getattr(chosen, "__name__", str(chosen))
-            raise NoMediaResponseError(f"{name} made no image", provider=name)
-        images = [_image(url, response_format) for url in urls]
-        return ImagesResponse(created=Answer(model).created, data=images,
-                              provider=getattr(chosen, "__name__", None))  # fmt: skip
-
-
-def _image(url: str, response_format: str) -> Image:
-    if response_format == "b64_json" and url.startswith("data:"):
-        return Image(b64_json=url.split(",", 1)[1])
-    return Image(url=url)
-
-
 class _AsyncModels:
     def __init__(self, settings: _Settings) -> None:
         self._settings = settings
@@ -307,10 +267,11 @@ class AsyncClient:
         timeout: float | None = None,
         max_retries: int | None = None,
         provider: ProviderType | str | None = None,
+        image_provider: ProviderType | str | None = None,
     ) -> None:
         settings = _Settings(api_key, base_url, proxy, timeout, max_retries, provider)
         self.chat = _AsyncChat(settings)
-        self.images = _AsyncImages(settings)
+        self.images = AsyncImages(settings, image_provider)
         self.models = _AsyncModels(settings)
         self.embeddings = AsyncEmbeddings(settings)
         self.responses = AsyncResponses(settings)
@@ -338,14 +299,6 @@ class _Chat:
         self.completions = _Completions(inner.completions)
 
 
-class _Images:
-    def __init__(self, inner: _AsyncImages) -> None:
-        self._inner = inner
-
-    def generate(self, prompt: str, model: str = "", **params: Any) -> ImagesResponse:
-        return run_sync(self._inner.generate(prompt, model, **params))
-
-
 class _Models:
     def __init__(self, inner: _AsyncModels) -> None:
         self._inner = inner
@@ -360,7 +313,7 @@ class Client:
     def __init__(self, api_key: str | None = None, base_url: str | None = None, **options: Any):
         inner = AsyncClient(api_key, base_url, **options)
         self.chat = _Chat(inner.chat)
-        self.images = _Images(inner.images)
+        self.images = Images(inner.images)
         self.models = _Models(inner.models)
         self.embeddings = Embeddings(inner.embeddings)
         self.responses = Responses(inner.responses)

@@ -31,7 +31,7 @@ __all__ = [
 
 # Extras that the OpenAI SDK's objects do not have: dropped from model_dump() while None.
 _EXTRAS = frozenset(
-    {"provider", "conversation", "reasoning_content", "images", "sources", "extra_content"}
+    {"provider", "conversation", "reasoning_content", "images", "sources", "extra_content", "path"}
 )
 
 
@@ -209,6 +209,8 @@ class Image(_Model):
     url: str | None = None
     b64_json: str | None = None
     revised_prompt: str | None = None
+    #: Where `save_to=` wrote the image (llmrelay's extra).
+    path: str | None = None
 
 
 @dataclasses.dataclass(slots=True)

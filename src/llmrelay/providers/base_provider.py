@@ -402,6 +402,16 @@ class ProviderModelMixin(metaclass=ProviderMeta):
         return models
 
     @classmethod
+    def supports_vision(cls, model: str = "") -> bool:
+        """Whether `model` (default: the default model) takes images as input."""
+        return _listed(cls, model, cls.vision_models)
+
+    @classmethod
+    def makes_images(cls, model: str = "") -> bool:
+        """Whether `model` (default: the default model) makes images."""
+        return _listed(cls, model, cls.image_models)
+
+    @classmethod
     def get_model(cls, model: str, **kwargs: Any) -> str:
         """Resolve `model`: empty → `default_model`; aliases followed (a list alias picks one
         at random); a model the provider does not list → `ModelNotFoundError`. Sets
@@ -428,6 +438,14 @@ class ProviderModelMixin(metaclass=ProviderMeta):
             )
         cls.last_model = resolved  # context-local, see ProviderMeta
         return resolved
+
+
+def _listed(cls: type[ProviderModelMixin], model: str, listed: Sequence[str]) -> bool:
+    """`model` (alias followed; a tag such as `:13b` ignored) is in `listed`."""
+    name = model or cls.default_model or ""
+    target = cls.model_aliases.get(name, name)
+    name = target if isinstance(target, str) else name
+    return name in listed or name.split(":", 1)[0] in listed
 
 
 class RaiseErrorMixin:

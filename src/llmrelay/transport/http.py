@@ -125,6 +125,8 @@ class Request:
     max_retries: int = DEFAULT_MAX_RETRIES
     #: Values to mask in any error text (the API key).
     secrets: Sequence[str | None] = ()
+    #: Raw bytes sent as they are (a multipart upload); give their Content-Type in `headers`.
+    body: bytes | None = None
 
     def __post_init__(self) -> None:
         check_max_retries(self.max_retries, self.provider)
@@ -252,7 +254,7 @@ async def open_response(
     deadline = None if timeouts.total is None else loop.time() + timeouts.total
     http_proxy = proxy if proxy and not proxy.startswith("socks") else None
     headers = {"User-Agent": USER_AGENT, **request.headers}
-    data = None
+    data = request.body
     if request.form is not None:
         data = urllib.parse.urlencode(request.form).encode()
         headers.setdefault("Content-Type", "application/x-www-form-urlencoded")

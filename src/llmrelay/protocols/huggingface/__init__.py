@@ -1,0 +1,1 @@
+"""Hugging Face inference: text-to-image request shapes."""

@@ -1,0 +1,1 @@
+"""Pollinations image API: request URLs."""
