@@ -15,7 +15,7 @@ from collections.abc import Sequence
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Command → module (each has `add_parser(subparsers)` and `run(args) -> int`).
-COMMANDS = ("chat", "providers", "models", "auth", "config", "logs", "serve")
+COMMANDS = ("chat", "image", "providers", "models", "auth", "config", "logs", "serve")
 
 EPILOG = """exit codes: 0 ok, 1 other error, 2 usage, 3 authentication, 4 provider or upstream,
 130 interrupted. Run `llmrelay COMMAND --help` for a command's options."""
