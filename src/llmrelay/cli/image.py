@@ -40,20 +40,12 @@ def run(args: argparse.Namespace) -> int:
     if args.image:
         with open(args.image, "rb") as handle:
             image = handle.read()
-    response = run_sync(
-        generate_images(
-            args.prompt,
-            model=args.model,
-            provider=args.provider,
-            n=args.n,
-            size=args.size,
-            save_to=args.output,
-            image=image,
-            aspect_ratio=args.aspect_ratio,
-            seed=args.seed,
-            negative_prompt=args.negative_prompt,
-        )  # fmt: skip
-    )
+    made = generate_images(
+        args.prompt, model=args.model, provider=args.provider, n=args.n, size=args.size,
+        save_to=args.output, image=image, aspect_ratio=args.aspect_ratio, seed=args.seed,
+        negative_prompt=args.negative_prompt,
+    )  # fmt: skip
+    response = run_sync(made)
     for item in response.data:
         print(item.path)
     return 0
