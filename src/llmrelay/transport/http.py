@@ -37,8 +37,7 @@ import json
 import logging
 import random
 import urllib.parse
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -238,16 +237,46 @@ def _log_response(response: aiohttp.ClientResponse, request: Request) -> None:
         )
 
 
-@asynccontextmanager
-async def open_response(
-    method: str, url: str, request: Request
-) -> AsyncIterator[aiohttp.ClientResponse]:
-    """Send the request (retrying what is safe) and yield the 2xx response."""
+def open_response(method: str, url: str, request: Request) -> _Opened:
+    """`async with open_response(...) as response`: send the request (retrying what is safe)
+    and give the 2xx response; an error status raises the mapped error instead."""
+    password = proxy_password(validate_proxy(request.proxy))
+    if password:
+        request = dataclasses.replace(request, secrets=(*request.secrets, password))
+    return _Opened(method, url, request)
+
+
+class _Opened:
+    """The context manager `open_response` returns (a class, not a generator: it is on every
+    request's path)."""
+
+    __slots__ = ("method", "request", "response", "url")
+
+    def __init__(self, method: str, url: str, request: Request) -> None:
+        self.method, self.url, self.request = method, url, request
+        self.response: aiohttp.ClientResponse | None = None
+
+    async def __aenter__(self) -> aiohttp.ClientResponse:
+        self.response = await _open(self.method, self.url, self.request)
+        return self.response
+
+    async def __aexit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        response, self.response = self.response, None
+        try:
+            if isinstance(exc, Exception):
+                mapped = map_exception(exc, self.request)
+                if mapped is not None:
+                    raise mapped from cause(exc, self.request)
+        finally:
+            if response is not None:
+                _finish(response)
+
+
+async def _open(method: str, url: str, request: Request) -> aiohttp.ClientResponse:
+    """Send, retrying what is safe, until a 2xx response (returned) or an error (raised)."""
     import aiohttp
 
-    proxy = validate_proxy(request.proxy)
-    if proxy_password(proxy):
-        request = dataclasses.replace(request, secrets=(*request.secrets, proxy_password(proxy)))
+    proxy = request.proxy or None
     session = await get_session(proxy)
     loop = asyncio.get_running_loop()
     timeouts = request.timeouts
@@ -286,16 +315,7 @@ async def open_response(
         else:
             _log_response(response, request)
             if response.status < 300:
-                try:
-                    yield response
-                except Exception as exc:
-                    mapped = map_exception(exc, request)
-                    if mapped is None:
-                        raise
-                    raise mapped from cause(exc, request)
-                finally:
-                    _finish(response)
-                return
+                return response
             try:
                 error = await _error_for_response(response, request)
             except Exception as exc:
