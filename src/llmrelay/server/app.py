@@ -16,6 +16,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import redact
@@ -112,7 +113,7 @@ class Gateway:
         if kind == "http":
             await self._http(scope, receive, send)
         elif kind == "lifespan":
-            await _lifespan(receive, send)
+            await _lifespan(receive, send, self.team.close if self.team else None)
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": 1008})
 
@@ -309,12 +310,16 @@ class Gateway:
             )
 
 
-async def _lifespan(receive: Any, send: Any) -> None:
+async def _lifespan(
+    receive: Any, send: Any, on_shutdown: Callable[[], Awaitable[None]] | None = None
+) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            if on_shutdown is not None:
+                await on_shutdown()
             await send({"type": "lifespan.shutdown.complete"})
             return
 

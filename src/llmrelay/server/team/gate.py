@@ -256,9 +256,12 @@ class Team:
     async def _flush(self) -> None:
         """Settle what was spooled, oldest first (settling is idempotent per request)."""
         while self.spool:
-            usage, tokens = self.spool[0]
-            await self.store.settle(usage, tokens)
-            self.spool.pop(0)
+            item = self.spool.pop(0)  # taken first: concurrent flushes never settle it twice
+            try:
+                await self.store.settle(*item)
+            except StoreDownError:
+                self.spool.insert(0, item)
+                raise
         if self.spool_file.exists() and not self.spool:
             with contextlib.suppress(OSError):
                 self.spool_file.unlink()
@@ -268,3 +271,10 @@ class Team:
         with contextlib.suppress(StoreDownError):
             await self._flush()
         return len(self.spool)
+
+    async def close(self) -> None:
+        """At shutdown: a last try at the spool, then the store's connections."""
+        left = await self.flush()
+        if left:
+            log.warning("%d usage records still spooled in %s", left, self.spool_file)
+        await self.store.close()
