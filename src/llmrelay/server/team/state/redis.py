@@ -4,7 +4,8 @@ Check-and-count is one Lua script (atomic server-side, one round trip); settling
 The clock is Redis's own (`TIME`), so instances with skewed clocks still share one window.
 Layout: `lr:key:<sha256>` (hash: the key record), `lr:id:<id>` → sha256, `lr:keys` (set of
 sha256), `lr:win:<id>` (zset request id → ms), `lr:tok:<id>` (hash request id → tokens),
-`lr:spend:<id>` (micro-USD), `lr:usage` (list of JSON records), `lr:done:<request id>`.
+`lr:sum:<id>` (their total), `lr:spend:<id>` (micro-USD), `lr:usage` (list of JSON records),
+`lr:done:<request id>` (settled: replays of the spool are idempotent).
 """
 
 from __future__ import annotations
@@ -30,17 +31,25 @@ if expires > 0 and now >= expires then return {'expired', id, name} end
 if k[3] ~= '' and not string.find(k[3], '\\n' .. ARGV[2] .. '\\n', 1, true) then
   return {'model', id, name}
 end
-local win, tok, sp = 'lr:win:' .. id, 'lr:tok:' .. id, 'lr:spend:' .. id
+local win, tok, sp, sum = 'lr:win:' .. id, 'lr:tok:' .. id, 'lr:spend:' .. id, 'lr:sum:' .. id
 local edge = now - tonumber(ARGV[6])
 local old = redis.call('ZRANGEBYSCORE', win, '-inf', edge)
 if #old > 0 then
   redis.call('ZREMRANGEBYSCORE', win, '-inf', edge)
-  for i = 1, #old, 1000 do redis.call('HDEL', tok, unpack(old, i, math.min(i + 999, #old))) end
+  local gone = 0
+  for i = 1, #old, 1000 do
+    local part = {unpack(old, i, math.min(i + 999, #old))}
+    for _, v in ipairs(redis.call('HMGET', tok, unpack(part))) do
+      gone = gone + (tonumber(v) or 0)
+    end
+    redis.call('HDEL', tok, unpack(part))
+  end
+  redis.call('DECRBY', sum, gone)
 end
 local rpm, tpm, budget = tonumber(k[4]), tonumber(k[5]), tonumber(k[6])
 local count = redis.call('ZCARD', win)
 local used = 0
-if tpm > 0 then for _, v in ipairs(redis.call('HVALS', tok)) do used = used + tonumber(v) end end
+if count > 0 then used = tonumber(redis.call('GET', sum) or '0') else redis.call('DEL', sum) end
 local first = redis.call('ZRANGE', win, 0, 0, 'WITHSCORES')
 local reset = tonumber(ARGV[6])
 if first[2] then reset = tonumber(first[2]) + tonumber(ARGV[6]) - now end
@@ -55,6 +64,8 @@ else
   redis.call('HSET', tok, ARGV[3], tokens)
   redis.call('PEXPIRE', win, ARGV[6] + 1000)
   redis.call('PEXPIRE', tok, ARGV[6] + 1000)
+  redis.call('INCRBY', sum, tokens)
+  redis.call('PEXPIRE', sum, ARGV[6] + 1000)
   spend = redis.call('INCRBY', sp, cost)
   count = count + 1
   used = used + tokens
@@ -65,7 +76,9 @@ return {outcome, id, name, rpm, tpm, budget, count, used, reset, spend}
 _SETTLE = """
 if not redis.call('SET', 'lr:done:' .. ARGV[2], '1', 'EX', 86400, 'NX') then return 0 end
 if redis.call('ZSCORE', 'lr:win:' .. ARGV[1], ARGV[2]) then
+  local was = tonumber(redis.call('HGET', 'lr:tok:' .. ARGV[1], ARGV[2]) or '0')
   redis.call('HSET', 'lr:tok:' .. ARGV[1], ARGV[2], ARGV[3])
+  redis.call('INCRBY', 'lr:sum:' .. ARGV[1], tonumber(ARGV[3]) - was)
 end
 redis.call('INCRBY', 'lr:spend:' .. ARGV[1], ARGV[4])
 redis.call('RPUSH', 'lr:usage', ARGV[5])

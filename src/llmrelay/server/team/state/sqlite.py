@@ -21,7 +21,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
   id TEXT PRIMARY KEY, hash TEXT UNIQUE NOT NULL, name TEXT NOT NULL, models TEXT NOT NULL,
   rpm INTEGER NOT NULL, tpm INTEGER NOT NULL, budget INTEGER NOT NULL, expires REAL NOT NULL,
-  revoked INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, spend INTEGER NOT NULL DEFAULT 0);
+  revoked INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, spend INTEGER NOT NULL DEFAULT 0,
+  win_count INTEGER NOT NULL DEFAULT 0, win_tokens INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS window (
   request_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, at REAL NOT NULL, tokens INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS window_key ON window (key_id, at);
@@ -87,11 +88,12 @@ class SQLiteStore:
         self, db: sqlite3.Connection, key_hash: str, model: str, rid: str, tokens: int, cost: int
     ) -> Admission:
         row = db.execute(
-            f"SELECT {_KEY_COLUMNS}, spend FROM keys WHERE hash = ?", (key_hash,)
+            f"SELECT {_KEY_COLUMNS}, spend, win_count, win_tokens FROM keys WHERE hash = ?",
+            (key_hash,),
         ).fetchone()
         if row is None:
             return Admission("nokey")
-        key, spend = _record(row[:-1]), int(row[-1])
+        key, spend, count, used = _record(row[:-3]), int(row[-3]), int(row[-2]), int(row[-1])
         now = time.time()
         if key.revoked:
             return Admission("revoked", key.id, key.name)
@@ -99,11 +101,15 @@ class SQLiteStore:
             return Admission("expired", key.id, key.name)
         if key.models and model not in key.models:
             return Admission("model", key.id, key.name)
-        db.execute("DELETE FROM window WHERE key_id = ? AND at <= ?", (key.id, now - WINDOW))
-        count, used, oldest = db.execute(
-            "SELECT count(*), coalesce(sum(tokens), 0), min(at) FROM window WHERE key_id = ?",
-            (key.id,),
+        edge = (key.id, now - WINDOW)
+        gone, gone_tokens = db.execute(
+            "SELECT count(*), coalesce(sum(tokens), 0) FROM window WHERE key_id = ? AND at <= ?",
+            edge,
         ).fetchone()
+        if gone:
+            db.execute("DELETE FROM window WHERE key_id = ? AND at <= ?", edge)
+            count, used = count - gone, used - gone_tokens
+        (oldest,) = db.execute("SELECT min(at) FROM window WHERE key_id = ?", (key.id,)).fetchone()
         reset = (oldest + WINDOW - now) if oldest is not None else WINDOW
 
         def verdict(outcome: str, requests: int, used_tokens: int, spent: int) -> Admission:
@@ -119,7 +125,10 @@ class SQLiteStore:
         if key.budget >= 0 and spend + cost > key.budget:
             return verdict("budget", count, used, spend)
         db.execute("INSERT INTO window VALUES (?, ?, ?, ?)", (rid, key.id, now, tokens))
-        db.execute("UPDATE keys SET spend = spend + ? WHERE id = ?", (cost, key.id))
+        db.execute(
+            "UPDATE keys SET spend = spend + ?, win_count = ?, win_tokens = ? WHERE id = ?",
+            (cost, count + 1, used + tokens, key.id),
+        )
         return verdict("ok", count + 1, used + tokens, spend + cost)
 
     async def settle(self, usage: Usage, tokens: int) -> None:
@@ -134,13 +143,18 @@ class SQLiteStore:
                         (usage.request_id, usage.key_id, usage.at, data),
                     ).rowcount
                     if new:
+                        was = db.execute(
+                            "SELECT tokens FROM window WHERE request_id = ?", (usage.request_id,)
+                        ).fetchone()
+                        delta = tokens - was[0] if was else 0
                         db.execute(
                             "UPDATE window SET tokens = ? WHERE request_id = ?",
                             (tokens, usage.request_id),
                         )
                         db.execute(
-                            "UPDATE keys SET spend = spend + ? WHERE id = ?",
-                            (usage.cost - usage.reserved_cost, usage.key_id),
+                            "UPDATE keys SET spend = spend + ?, win_tokens = win_tokens + ? "
+                            "WHERE id = ?",
+                            (usage.cost - usage.reserved_cost, delta, usage.key_id),
                         )
                 finally:
                     db.execute("COMMIT")
