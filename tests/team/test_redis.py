@@ -47,9 +47,12 @@ def test_a_budget_holds_across_two_instances(
         results = []
         for _ in range(3):
             results += burst([one.url, two.url], key["key"], 10)
-        _, usage = admin(two.url, "GET", f"/v1/usage?key={key['id']}")
+        admitted = sum(status == 200 for status, _, _ in results)
+        # each instance writes usage behind its answers: wait for the other one's (bounded)
+        usage = {"data": _eventually(
+            lambda: admin(two.url, "GET", f"/v1/usage?key={key['id']}")[1]["data"], admitted, len
+        )}  # fmt: skip
     spent = asyncio.run(_spend(redis_server.url, key["id"]))
-    admitted = sum(status == 200 for status, _, _ in results)
     assert {status for status, _, _ in results} == {200, 402}
     assert len(usage["data"]) == admitted
     total = sum(record["cost"] for record in usage["data"])

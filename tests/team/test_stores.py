@@ -53,8 +53,8 @@ def test_the_window_slides_and_its_token_total_follows(
         assert (first.outcome, second.outcome, second.requests, second.tokens) == (
             "ok", "ok", 2, 60,
         )  # fmt: skip
-        await store.settle(_usage(record.id, "r1", 0, 0), 12)
-        await store.settle(_usage(record.id, "r1", 0, 0), 99)  # a replay: ignored
+        await store.settle_many([(_usage(record.id, "r1", 0, 0), 12)])
+        await store.settle_many([(_usage(record.id, "r1", 0, 0), 99)])  # a replay: ignored
         third = await store.reserve(record.hash, "m", "r3", 1, 0)
         assert third.outcome == "rpm"
         assert third.tokens == 42
@@ -76,8 +76,8 @@ def test_spend_is_reserved_then_settled_once(store_url: str) -> None:
         assert (await store.reserve(record.hash, "m", "a", 1, 600_000)).outcome == "ok"
         refused = await store.reserve(record.hash, "m", "b", 1, 600_000)
         assert (refused.outcome, refused.spend) == ("budget", 600_000)
-        await store.settle(_usage(record.id, "a", 100_000, 600_000), 12)
-        await store.settle(_usage(record.id, "a", 100_000, 600_000), 12)
+        await store.settle_many([(_usage(record.id, "a", 100_000, 600_000), 12)])
+        await store.settle_many([(_usage(record.id, "a", 100_000, 600_000), 12)])
         assert await store.spend(record.id) == 100_000
         assert [u.request_id for u in await store.usage(key=record.id)] == ["a"]
         assert (await store.reserve(record.hash, "m", "c", 1, 600_000)).outcome == "ok"

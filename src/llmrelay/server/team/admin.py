@@ -66,6 +66,7 @@ async def serve_admin(
             query = parse_qs(scope.get("query_string", b"").decode())
             since = parse_time(query["since"][0], future=False) if "since" in query else None
             key = query["key"][0] if "key" in query else None
+            await team.drain()  # this process's answers written behind them
             records = await team.store.usage(since, key)
             data = aggregate(records, query["by"][0] if "by" in query else None)
             body = _json({"object": "list", "data": data})

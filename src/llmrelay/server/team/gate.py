@@ -7,6 +7,7 @@ every instance. The one exception is fail-open mode while the store is down (see
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -118,6 +119,8 @@ class Team:
         self.spool: list[tuple[Usage, int]] = []
         self.spool_file = Path(config.state_spool or data_dir() / "spool.jsonl")
         self._known: OrderedDict[str, Admission] = OrderedDict()
+        self._pending: list[tuple[Usage, int]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -164,7 +167,8 @@ class Team:
         price = self.prices.of(model) or self.prices.of(request.model)
         cost = math.ceil(team.estimate * price[0] + out * price[1]) if price else 0
         try:
-            await self._flush()
+            if self.spool:
+                await self._flush()
             a = await self.store.reserve(
                 team.key_hash, request.model, team.request_id, team.estimate + out, cost
             )
@@ -236,11 +240,30 @@ class Team:
             exchange.status, time.time(), team.reserved_cost,
         )  # fmt: skip
         self.metrics.observe(a.name, team.model, prompt, out, cost)
-        try:
-            await self._flush()
-            await self.store.settle(usage, prompt + out)
-        except StoreDownError:
-            self._spool(usage, prompt + out)
+        self._pending.append((usage, prompt + out))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        """Write settled requests behind the answers, in batches (one transaction or one
+        pipeline each): the caller's connection is not held while its usage is written."""
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._flush()
+                await self.store.settle_many(batch)
+            except StoreDownError:
+                for usage, tokens in batch:
+                    self._spool(usage, tokens)
+            except Exception as exc:  # a bug: keep the records, say so
+                log.error("cannot record usage", exc_info=exc)
+                for usage, tokens in batch:
+                    self._spool(usage, tokens)
+
+    async def drain(self) -> None:
+        """Wait until every settled request of this process is written (or spooled)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
 
     # -- the spool: usage recorded while the store was down ------------------------------------
 
@@ -255,14 +278,15 @@ class Team:
 
     async def _flush(self) -> None:
         """Settle what was spooled, oldest first (settling is idempotent per request)."""
-        while self.spool:
-            item = self.spool.pop(0)  # taken first: concurrent flushes never settle it twice
-            try:
-                await self.store.settle(*item)
-            except StoreDownError:
-                self.spool.insert(0, item)
-                raise
-        if self.spool_file.exists() and not self.spool:
+        if not self.spool:
+            return
+        batch, self.spool = self.spool, []  # taken first: concurrent flushes never repeat it
+        try:
+            await self.store.settle_many(batch)
+        except StoreDownError:
+            self.spool[:0] = batch
+            raise
+        if not self.spool:
             with contextlib.suppress(OSError):
                 self.spool_file.unlink()
 
@@ -273,7 +297,8 @@ class Team:
         return len(self.spool)
 
     async def close(self) -> None:
-        """At shutdown: a last try at the spool, then the store's connections."""
+        """At shutdown: the last writes, a last try at the spool, then the store."""
+        await self.drain()
         left = await self.flush()
         if left:
             log.warning("%d usage records still spooled in %s", left, self.spool_file)

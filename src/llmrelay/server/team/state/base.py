@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from ..records import Admission, KeyRecord, Usage
@@ -20,9 +21,10 @@ class Store(Protocol):
         `cost` to the spend. Raises StoreDownError."""
         ...
 
-    async def settle(self, usage: Usage, tokens: int) -> None:
-        """Replace the request's reserved tokens by `tokens`, add `usage.cost -
-        usage.reserved_cost` to the spend, keep the usage record. Idempotent per request id."""
+    async def settle_many(self, settled: Sequence[tuple[Usage, int]]) -> None:
+        """For each (usage, tokens): replace the request's reserved tokens by `tokens`, add
+        `usage.cost - usage.reserved_cost` to the spend, keep the usage record. Idempotent per
+        request id; one transaction (SQLite) or one pipeline (Redis)."""
         ...
 
     async def lookup(self, key_hash: str) -> KeyRecord | None: ...

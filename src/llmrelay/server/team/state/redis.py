@@ -11,6 +11,7 @@ sha256), `lr:win:<id>` (zset request id → ms), `lr:tok:<id>` (hash request id 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ..records import Admission, KeyRecord, StoreDownError, Usage
@@ -132,11 +133,13 @@ class RedisStore:
             outcome, key_id, name, rpm, tpm, budget, count, used, max(reset, 0) / 1000, spend
         )
 
-    async def settle(self, usage: Usage, tokens: int) -> None:
-        self._redis()
-        delta = usage.cost - usage.reserved_cost
-        args = [usage.key_id, usage.request_id, tokens, delta, json.dumps(usage.to_json())]
-        await self._call(self._settle(args=args))
+    async def settle_many(self, settled: Sequence[tuple[Usage, int]]) -> None:
+        pipe = self._redis().pipeline(transaction=False)
+        for usage, tokens in settled:
+            delta = usage.cost - usage.reserved_cost
+            args = [usage.key_id, usage.request_id, tokens, delta, json.dumps(usage.to_json())]
+            await self._settle(args=args, client=pipe)  # queued on the pipeline
+        await self._call(pipe.execute())
 
     async def lookup(self, key_hash: str) -> KeyRecord | None:
         data = await self._call(self._redis().hgetall("lr:key:" + key_hash))

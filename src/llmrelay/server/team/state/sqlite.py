@@ -10,6 +10,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..records import Admission, KeyRecord, StoreDownError, Usage
@@ -131,35 +132,39 @@ class SQLiteStore:
         )
         return verdict("ok", count + 1, used + tokens, spend + cost)
 
-    async def settle(self, usage: Usage, tokens: int) -> None:
+    async def settle_many(self, settled: Sequence[tuple[Usage, int]]) -> None:
         with self._lock:
             db = self._conn()
             try:
                 db.execute("BEGIN IMMEDIATE")
                 try:
-                    data = json.dumps(usage.to_json())
-                    new = db.execute(
-                        "INSERT OR IGNORE INTO usage VALUES (?, ?, ?, ?)",
-                        (usage.request_id, usage.key_id, usage.at, data),
-                    ).rowcount
-                    if new:
-                        was = db.execute(
-                            "SELECT tokens FROM window WHERE request_id = ?", (usage.request_id,)
-                        ).fetchone()
-                        delta = tokens - was[0] if was else 0
-                        db.execute(
-                            "UPDATE window SET tokens = ? WHERE request_id = ?",
-                            (tokens, usage.request_id),
-                        )
-                        db.execute(
-                            "UPDATE keys SET spend = spend + ?, win_tokens = win_tokens + ? "
-                            "WHERE id = ?",
-                            (usage.cost - usage.reserved_cost, delta, usage.key_id),
-                        )
+                    for usage, tokens in settled:
+                        self._settle(db, usage, tokens)
                 finally:
                     db.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 raise StoreDownError(f"sqlite: {exc}") from None
+
+    def _settle(self, db: sqlite3.Connection, usage: Usage, tokens: int) -> None:
+        data = json.dumps(usage.to_json())
+        new = db.execute(
+            "INSERT OR IGNORE INTO usage VALUES (?, ?, ?, ?)",
+            (usage.request_id, usage.key_id, usage.at, data),
+        ).rowcount
+        if not new:
+            return  # settled before (a replay of the spool)
+        was = db.execute(
+            "SELECT tokens FROM window WHERE request_id = ?", (usage.request_id,)
+        ).fetchone()
+        delta = tokens - was[0] if was else 0
+        db.execute(
+            "UPDATE window SET tokens = ? WHERE request_id = ?",
+            (tokens, usage.request_id),
+        )
+        db.execute(
+            "UPDATE keys SET spend = spend + ?, win_tokens = win_tokens + ? WHERE id = ?",
+            (usage.cost - usage.reserved_cost, delta, usage.key_id),
+        )
 
     async def lookup(self, key_hash: str) -> KeyRecord | None:
         with self._lock:
