@@ -27,8 +27,10 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield server.url
 
 
-def _usage(key_id: str, request_id: str, cost: int, reserved: int) -> Usage:
-    return Usage(request_id, key_id, "k", "m", "p", 10, 2, cost, 1.0, 200, time.time(), reserved)
+def _usage(key_id: str, request_id: str, cost: int, reserved: int, tokens: int = 0) -> Usage:
+    return Usage(
+        request_id, key_id, "k", "m", "p", 10, 2, cost, 1.0, 200, time.time(), reserved, tokens
+    )
 
 
 async def _with(url: str, work: object) -> None:
@@ -53,8 +55,8 @@ def test_the_window_slides_and_its_token_total_follows(
         assert (first.outcome, second.outcome, second.requests, second.tokens) == (
             "ok", "ok", 2, 60,
         )  # fmt: skip
-        await store.settle_many([(_usage(record.id, "r1", 0, 0), 12)])
-        await store.settle_many([(_usage(record.id, "r1", 0, 0), 99)])  # a replay: ignored
+        await store.settle_many([(_usage(record.id, "r1", 0, 0, 30), 12)])
+        await store.settle_many([(_usage(record.id, "r1", 0, 0, 30), 99)])  # a replay: ignored
         third = await store.reserve(record.hash, "m", "r3", 1, 0)
         assert third.outcome == "rpm"
         assert third.tokens == 42

@@ -34,6 +34,7 @@ __all__ = ["Team", "TeamRequest"]
 log = logging.getLogger("llmrelay.server.team")
 _BEARER = b"bearer "
 _PREFIX = PREFIX.encode()
+_BATCH_SECONDS = 0.005  # usage is written at most this much behind the answers
 _KNOWN_KEYS = 10_000  # fail-open only: last good admissions remembered (bounded)
 
 
@@ -42,7 +43,7 @@ class TeamRequest:
 
     __slots__ = (
         "admission", "estimate", "events", "headers", "key_hash", "model", "request_id",
-        "reserved_cost", "settled",
+        "reserved_cost", "reserved_tokens", "settled",
     )  # fmt: skip
 
     def __init__(self, key_hash: str) -> None:
@@ -52,6 +53,7 @@ class TeamRequest:
         self.headers: list[tuple[bytes, bytes]] = []
         self.estimate = 0  # prompt tokens, from the body's size
         self.reserved_cost = 0
+        self.reserved_tokens = 0
         self.model = ""
         self.events = 0  # response body messages sent (stream events)
         self.settled = False
@@ -199,6 +201,7 @@ class Team:
             team.settled = True  # nothing was reserved
             return _refusal(a, request.model)
         team.reserved_cost = cost
+        team.reserved_tokens = team.estimate + out
         if self.fail_open:
             self._known[team.key_hash] = a
             self._known.move_to_end(team.key_hash)
@@ -237,7 +240,7 @@ class Team:
         usage = Usage(
             team.request_id, a.key_id, a.name, team.model, exchange.provider or "",
             prompt, out, cost, round((time.perf_counter() - exchange.start) * 1000, 3),
-            exchange.status, time.time(), team.reserved_cost,
+            exchange.status, time.time(), team.reserved_cost, team.reserved_tokens,
         )  # fmt: skip
         self.metrics.observe(a.name, team.model, prompt, out, cost)
         self._pending.append((usage, prompt + out))
@@ -248,6 +251,7 @@ class Team:
         """Write settled requests behind the answers, in batches (one transaction or one
         pipeline each): the caller's connection is not held while its usage is written."""
         while self._pending:
+            await asyncio.sleep(_BATCH_SECONDS)  # gather the answers finishing meanwhile
             batch, self._pending = self._pending, []
             try:
                 await self._flush()

@@ -85,9 +85,10 @@ class Usage:
     status: int
     at: float
     reserved_cost: int = 0  # what admission added to the spend (settle adds cost - this)
+    reserved_tokens: int = 0  # what admission counted in the window (settle corrects it)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in self.__slots__}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Usage:
@@ -96,7 +97,7 @@ class Usage:
     def public(self) -> dict[str, Any]:
         data = asdict(self)
         data["cost"] = self.cost / MICRO
-        del data["reserved_cost"]
+        del data["reserved_cost"], data["reserved_tokens"]
         return data
 
 

@@ -88,14 +88,16 @@ class SQLiteStore:
     def _reserve(
         self, db: sqlite3.Connection, key_hash: str, model: str, rid: str, tokens: int, cost: int
     ) -> Admission:
+        now = time.time()
         row = db.execute(
-            f"SELECT {_KEY_COLUMNS}, spend, win_count, win_tokens FROM keys WHERE hash = ?",
-            (key_hash,),
+            f"SELECT {_KEY_COLUMNS}, spend, win_count, win_tokens, (SELECT min(at) FROM window "
+            "WHERE window.key_id = keys.id AND at > ?) FROM keys WHERE hash = ?",
+            (now - WINDOW, key_hash),
         ).fetchone()
         if row is None:
             return Admission("nokey")
-        key, spend, count, used = _record(row[:-3]), int(row[-3]), int(row[-2]), int(row[-1])
-        now = time.time()
+        key, spend, count, used = _record(row[:-4]), int(row[-4]), int(row[-3]), int(row[-2])
+        oldest = row[-1]
         if key.revoked:
             return Admission("revoked", key.id, key.name)
         if key.expires and now >= key.expires:
@@ -103,14 +105,11 @@ class SQLiteStore:
         if key.models and model not in key.models:
             return Admission("model", key.id, key.name)
         edge = (key.id, now - WINDOW)
-        gone, gone_tokens = db.execute(
-            "SELECT count(*), coalesce(sum(tokens), 0) FROM window WHERE key_id = ? AND at <= ?",
-            edge,
-        ).fetchone()
+        gone = db.execute(
+            "DELETE FROM window WHERE key_id = ? AND at <= ? RETURNING tokens", edge
+        ).fetchall()
         if gone:
-            db.execute("DELETE FROM window WHERE key_id = ? AND at <= ?", edge)
-            count, used = count - gone, used - gone_tokens
-        (oldest,) = db.execute("SELECT min(at) FROM window WHERE key_id = ?", (key.id,)).fetchone()
+            count, used = count - len(gone), used - sum(row[0] for row in gone)
         reset = (oldest + WINDOW - now) if oldest is not None else WINDOW
 
         def verdict(outcome: str, requests: int, used_tokens: int, spent: int) -> Admission:
@@ -153,14 +152,10 @@ class SQLiteStore:
         ).rowcount
         if not new:
             return  # settled before (a replay of the spool)
-        was = db.execute(
-            "SELECT tokens FROM window WHERE request_id = ?", (usage.request_id,)
-        ).fetchone()
-        delta = tokens - was[0] if was else 0
-        db.execute(
-            "UPDATE window SET tokens = ? WHERE request_id = ?",
-            (tokens, usage.request_id),
-        )
+        in_window = db.execute(
+            "UPDATE window SET tokens = ? WHERE request_id = ?", (tokens, usage.request_id)
+        ).rowcount
+        delta = tokens - usage.reserved_tokens if in_window else 0
         db.execute(
             "UPDATE keys SET spend = spend + ?, win_tokens = win_tokens + ? WHERE id = ?",
             (usage.cost - usage.reserved_cost, delta, usage.key_id),
