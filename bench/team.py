@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
     wrk = ensure_wrk()
-    rows: list[tuple[str, dict[str, float]]] = []
+    rows: list[tuple[str, dict[str, float], dict[str, float]]] = []
     with (
         tempfile.TemporaryDirectory() as directory,
         upstream(quiet=True) as base,
@@ -111,15 +111,19 @@ def main() -> None:
                 target = f"{url}/v1/chat/completions"
                 script = lua_script(directory, False, key)
                 run_wrk(wrk, target, script, 2, args.connections)  # warm-up
-                rows.append((label, run_wrk(wrk, target, script, args.duration, args.connections)))
-    off = rows[0][1]
+                loaded = run_wrk(wrk, target, script, args.duration, args.connections)
+                alone = run_wrk(wrk, target, script, max(args.duration // 2, 2), 1)
+                rows.append((label, loaded, alone))
+    off, off_alone = rows[0][1], rows[0][2]
     print(f"wrk -t1 -c{args.connections} -d{args.duration}s, one gateway worker, one answer "
           "per request (no stream), access log off\n")  # fmt: skip
-    print("| team layer | req/s | p50 | p99 | share of off | added at p50 |")
+    print(f"| team layer | req/s (-c{args.connections}) | p50 / p99 | share of off "
+          "| p50 one connection (-c1) | added at p50 (-c1) |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|")
-    for label, r in rows:
-        print(f"| {label} | {r['rate']:,.0f} | {r['p50']:.2f} ms | {r['p99']:.2f} ms | "
-              f"{r['rate'] / off['rate']:.0%} | {r['p50'] - off['p50']:+.2f} ms |")  # fmt: skip
+    for label, r, a in rows:
+        print(f"| {label} | {r['rate']:,.0f} | {r['p50']:.2f} / {r['p99']:.2f} ms | "
+              f"{r['rate'] / off['rate']:.0%} | {a['p50']:.3f} ms | "
+              f"{a['p50'] - off_alone['p50']:+.3f} ms |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -160,3 +160,19 @@ def test_streams_ask_upstream_for_usage_and_are_billed(
     assert (row["prompt_tokens"], row["completion_tokens"]) == (10, 2)
     assert row["cost"] == 0.012  # 12 tokens at $1000 per million
     assert 'llmrelay_key_requests_total{key="team",model="gpt-4o-mini"} 1' in text
+
+
+def test_virtual_keys_on_other_routes(upstream: FakeOpenAI, tmp_path: Path) -> None:
+    """A valid key lists models; a revoked or made-up one gets 401 on every route."""
+    with gateways([sqlite_config(upstream, tmp_path)]) as (gw,):
+        key = create_key(gw.url)
+        good = admin(gw.url, "GET", "/v1/models", key=key["key"])[0]
+        admin(gw.url, "DELETE", f"/v1/admin/keys/{key['id']}")
+        statuses = [
+            admin(gw.url, method, path, {}, key=given)[0]
+            for given in (key["key"], "sk-lr-made-up")
+            for method, path in (("GET", "/v1/models"), ("POST", "/v1/nothing"),
+                                 ("POST", "/v1/models"))
+        ]  # fmt: skip
+    assert good == 200
+    assert statuses == [401] * 6

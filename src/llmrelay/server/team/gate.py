@@ -34,6 +34,7 @@ __all__ = ["Team", "TeamRequest"]
 log = logging.getLogger("llmrelay.server.team")
 _BEARER = b"bearer "
 _PREFIX = PREFIX.encode()
+_CHAT_PATHS = ("/v1/chat/completions", "/v1/messages")
 _BATCH_SECONDS = 0.005  # usage is written at most this much behind the answers
 _KNOWN_KEYS = 10_000  # fail-open only: last good admissions remembered (bounded)
 
@@ -145,7 +146,7 @@ class Team:
         if token is None:
             return False
         request = TeamRequest(hash_key(token))
-        if scope["method"] == "POST":
+        if scope["method"] == "POST" and scope["path"] in _CHAT_PATHS:
             exchange.team = request
             return True
         try:
