@@ -16,6 +16,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import redact
@@ -29,6 +30,8 @@ from .models import HEALTH, Catalog
 from .openapi import openapi_spec
 from .routing import Router
 from .streaming import send_json
+from .team import Team, TeamRequest
+from .team.admin import ADMIN_PATHS, serve_admin
 
 __all__ = ["Exchange", "Gateway", "create_app"]
 
@@ -61,6 +64,7 @@ class Exchange:
         "route",
         "start",
         "status",
+        "team",
     )
 
     def __init__(self, route: str) -> None:
@@ -72,6 +76,7 @@ class Exchange:
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.error: str | None = None
+        self.team: TeamRequest | None = None  # a virtual key's request (team layer)
 
     def note(self, provider: str | None, usage: Any) -> None:
         if provider:
@@ -100,13 +105,15 @@ class Gateway:
         self.metrics = Metrics()
         self.catalog = Catalog(self)
         self.openapi_body = json.dumps(openapi_spec()).encode()
+        #: Virtual keys, limits, budgets, usage: on with --state or --admin-key.
+        self.team = Team(config) if config.state or config.admin_key else None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind == "http":
             await self._http(scope, receive, send)
         elif kind == "lifespan":
-            await _lifespan(receive, send)
+            await _lifespan(receive, send, self.team.close if self.team else None)
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": 1008})
 
@@ -115,7 +122,7 @@ class Gateway:
     def authorized(self, headers: list[tuple[bytes, bytes]]) -> bool:
         """A configured key in `Authorization: Bearer` or `x-api-key` (constant time)."""
         keys = self._keys
-        if not keys:
+        if not keys and self.team is None:
             return True
         ok = False
         for name, value in headers:
@@ -145,7 +152,12 @@ class Gateway:
             if path == "/health" and method in ("GET", "HEAD"):
                 exchange.status = 200
                 await send_json(send, 200, HEALTH)
-            elif not self.authorized(scope["headers"]):
+            elif self.team is not None and path.startswith(ADMIN_PATHS):
+                await serve_admin(self, exchange, scope, receive, send)
+            elif not (
+                (self.team is not None and await self.team.authenticate(exchange, scope))
+                or self.authorized(scope["headers"])
+            ):
                 failure = Failure(
                     401,
                     "invalid_request_error",
@@ -156,6 +168,8 @@ class Gateway:
                     exchange, send, surface, failure, [(b"www-authenticate", b"Bearer")]
                 )
             else:
+                if exchange.team is not None:
+                    send = self.team.wrap(send, exchange.team) if self.team else send
                 await self._dispatch(exchange, scope, receive, send, surface)
         except Exception as exc:  # a bug: logged with its traceback, never shown
             log.error("error while serving %s %s", method, label, exc_info=exc)
@@ -164,6 +178,8 @@ class Gateway:
                 failure = Failure(500, "server_error", "internal error (see the gateway's log)")
                 await send_failure(send, surface or openai_chat.SURFACE, failure)
         finally:
+            if exchange.team is not None and self.team is not None:
+                await self.team.settle(exchange)
             self._record(exchange, method)
 
     async def _dispatch(
@@ -207,7 +223,10 @@ class Gateway:
             exchange.status = 200
             return await send_json(send, 200, self.openapi_body)
         if path == "/metrics":
-            text = self.metrics.render(self.limit.in_flight, self.limit.waiting).encode()
+            rendered = self.metrics.render(self.limit.in_flight, self.limit.waiting)
+            if self.team is not None:
+                rendered += self.team.metrics.render()
+            text = rendered.encode()
             exchange.status = 200
             await send(
                 {
@@ -291,12 +310,16 @@ class Gateway:
             )
 
 
-async def _lifespan(receive: Any, send: Any) -> None:
+async def _lifespan(
+    receive: Any, send: Any, on_shutdown: Callable[[], Awaitable[None]] | None = None
+) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            if on_shutdown is not None:
+                await on_shutdown()
             await send({"type": "lifespan.shutdown.complete"})
             return
 

@@ -85,6 +85,10 @@ async def serve_chat(
     except Exception as exc:
         return await _fail(exchange, send, surface, failure_for(exc, gateway.secrets))
     params = _params(request, provider, surface.soft, gateway.upstream_options)
+    if exchange.team is not None and gateway.team is not None:  # a virtual key: limits, budget
+        refused = await gateway.team.admit(exchange, request, model, len(raw))
+        if refused is not None:
+            return await _fail(exchange, send, surface, refused)
     if not await gateway.limit.acquire():
         gateway.metrics.rejected += 1
         failure = Failure(
@@ -130,7 +134,10 @@ async def _answer(
             data = _dumps(surface.answer(completion)).encode()
             exchange.status = 200
             return await send_json(send, 200, data, headers)
-        options = {"include_usage": True} if request.include_usage else None
+        # Virtual keys are billed from the upstream's usage: ask for it (the caller's encoder
+        # still leaves it out when the caller did not ask).
+        wanted = request.include_usage or exchange.team is not None
+        options = {"include_usage": True} if wanted else None
         stream = create(
             messages=request.messages,
             model=model,

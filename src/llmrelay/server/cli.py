@@ -70,6 +70,24 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="seconds streams get to finish on shutdown (30)",
     )
+    team = p.add_argument_group("teams (virtual keys, limits, budgets, usage)")
+    team.add_argument(
+        "--state",
+        metavar="URL",
+        help="state store: sqlite:///path (one instance) or redis://host:port/db (many); "
+        "default with --admin-key: SQLite in the user data directory",
+    )
+    team.add_argument(
+        "--state-fail-open",
+        action="store_true",
+        help="when the store is unreachable, serve keys last seen valid (default: 503)",
+    )
+    team.add_argument(
+        "--admin-key",
+        metavar="KEY",
+        help="the key of the admin API (/v1/admin/keys, /v1/usage); also LLMRELAY_ADMIN_KEY",
+    )
+    team.add_argument("--prices", metavar="FILE", help="a price table (JSON) to use instead")
     p.add_argument("--log-level", default="info", help="log level (info)")
     p.add_argument("--no-access-log", action="store_true", help="no access-log lines")
     return p
@@ -100,10 +118,19 @@ def build_config(args: argparse.Namespace) -> GatewayConfig:
         changes["shutdown_timeout"] = args.shutdown_timeout
     if args.allow_request_field:
         changes["allowed_fields"] = config.allowed_fields | set(args.allow_request_field)
+    admin_key = args.admin_key or os.environ.get("LLMRELAY_ADMIN_KEY") or None
+    if args.state or admin_key:
+        changes.update(
+            state=args.state,
+            state_fail_open=args.state_fail_open,
+            admin_key=admin_key,
+            prices=args.prices,
+        )
     config = config.with_(**changes)
     if config.max_body_bytes < 1 or config.max_inflight < 1:
         raise ConfigError("--max-body-bytes and --max-inflight must be at least 1")
-    if not config.api_keys and not config.insecure_no_auth and not _is_loopback(args.host):
+    keyed = config.api_keys or config.state or config.admin_key  # the team layer needs keys
+    if not keyed and not config.insecure_no_auth and not _is_loopback(args.host):
         raise ConfigError(
             f"refusing to listen on {args.host} without a gateway key: pass --api-key (or set "
             "LLMRELAY_API_KEYS), or --insecure-no-auth to serve anyone who can connect"

@@ -71,6 +71,16 @@ class GatewayConfig:
     #: Retries of an upstream request (before its first byte). 0: errors go straight back to
     #: the caller with their Retry-After, and the caller's SDK retries as it is configured to.
     upstream_max_retries: int = 0
+    #: Team layer (virtual keys, limits, budgets, usage): the state store's URL
+    #: (sqlite:///path, redis://…; None with an admin key: SQLite in the user data dir).
+    state: str | None = None
+    #: Serve virtual keys last seen valid when the store is unreachable (else 503).
+    state_fail_open: bool = False
+    admin_key: str | None = None
+    #: A price table (JSON, as team/prices.json) instead of the shipped one.
+    prices: str | None = None
+    #: Where usage recorded while the store is down waits (default: the user data dir).
+    state_spool: str | None = None
 
     def with_(self, **changes: Any) -> GatewayConfig:
         return replace(self, **changes)
