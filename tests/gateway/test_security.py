@@ -39,6 +39,8 @@ ROUTES = [
     ("POST", "/v1/messages"),
     ("POST", "/v1/messages?beta=true"),
     ("HEAD", "/v1/messages"),
+    ("POST", "/v1/images/generations"),
+    ("POST", "/v1/images/edits"),
     ("GET", "/v1/providers"),
     ("GET", "/metrics"),
     ("HEAD", "/metrics"),
@@ -233,3 +235,19 @@ def test_loopback_without_keys_is_allowed(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv("LLMRELAY_API_KEYS", raising=False)
     for host in ("127.0.0.1", "::1", "localhost"):
         assert build_config(parser().parse_args(["--host", host])).api_keys == ()
+
+
+def test_a_bug_answers_500_without_its_traceback(
+    fresh: Stack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: Any) -> None:
+        raise RuntimeError(f"bug near {SECRETS[0]}")
+
+    monkeypatch.setattr(fresh.gateway.app.catalog, "list_models", broken)
+    with caplog.at_level(logging.ERROR, logger="llmrelay"):
+        answer = httpx.get(f"{fresh.url}/v1/models", headers={"x-api-key": GATEWAY_KEY})
+    assert answer.status_code == 500
+    assert answer.json()["error"]["type"] == "server_error"
+    assert "RuntimeError" not in answer.text
+    assert SECRETS[0] not in answer.text
+    assert "RuntimeError" in caplog.text  # the operator's log has it

@@ -383,6 +383,10 @@ def test_routing_by_model(monkeypatch: pytest.MonkeyPatch) -> None:
     assert choose_image_provider(None, api_key="k")[0] is OpenAIImages
     monkeypatch.setenv("GEMINI_API_KEY", "g")
     assert choose_image_provider(None, "gemini-2.5-flash-image")[0] is GeminiImages
+    # No model: the configured image providers first, the keyless default last.
+    chosen = choose_image_provider(None)[0]
+    assert isinstance(chosen, IterListProvider)
+    assert chosen.providers == [GeminiImages, PollinationsImage]
 
 
 def test_sync_client_generates() -> None:

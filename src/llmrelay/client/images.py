@@ -71,8 +71,9 @@ def _for_images(provider: type[BaseProvider]) -> type[BaseProvider]:
 
 def _by_model(model: str) -> ProviderType:
     providers = image_providers()
-    if not model:
-        return provider_by_name("PollinationsImage")
+    if not model:  # the configured ones, then the keyless default (Pollinations, last)
+        usable = [p for p in providers if is_configured(p) or not p.needs_auth]
+        return IterListProvider(usable, shuffle=False) if len(usable) > 1 else usable[0]
     listing = [p for p in providers if model in getattr(p, "image_models", ())]
     if not listing and "/" in model:
         listing = [provider_by_name("HuggingFaceImages")]

@@ -24,6 +24,7 @@ from . import anthropic_messages, openai_chat
 from .chat import Surface, send_failure, serve_chat
 from .config import GatewayConfig
 from .failures import Failure
+from .images import serve_images
 from .limits import InflightLimit
 from .metrics import Metrics
 from .models import HEALTH, Catalog
@@ -42,6 +43,8 @@ log = logging.getLogger("llmrelay.server")
 _ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "/v1/chat/completions": ("/v1/chat/completions", ("POST",)),
     "/v1/messages": ("/v1/messages", ("POST",)),
+    "/v1/images/generations": ("/v1/images/generations", ("POST",)),
+    "/v1/images/edits": ("/v1/images/edits", ("POST",)),
     "/v1/models": ("/v1/models", ("GET", "HEAD")),
     "/v1/providers": ("/v1/providers", ("GET", "HEAD")),
     "/metrics": ("/metrics", ("GET", "HEAD")),
@@ -173,8 +176,9 @@ class Gateway:
                 await self._dispatch(exchange, scope, receive, send, surface)
         except Exception as exc:  # a bug: logged with its traceback, never shown
             log.error("error while serving %s %s", method, label, exc_info=exc)
+            started = bool(exchange.status)
             exchange.status, exchange.error = 500, type(exc).__name__
-            if not exchange.status:
+            if not started:
                 failure = Failure(500, "server_error", "internal error (see the gateway's log)")
                 await send_failure(send, surface or openai_chat.SURFACE, failure)
         finally:
@@ -213,6 +217,10 @@ class Gateway:
                 return await self._refuse(
                     exchange, send, surface, failure, [(b"connection", b"close")]
                 )
+            if path.startswith("/v1/images/"):
+                content_type = _header(scope, b"content-type")
+                edit = path == "/v1/images/edits"
+                return await serve_images(self, exchange, raw, content_type, edit, send)
             chosen = anthropic_messages.SURFACE if surface else openai_chat.SURFACE
             return await serve_chat(self, exchange, chosen, raw, receive, send)
         if path == "/v1/models":
@@ -308,6 +316,13 @@ class Gateway:
                 exchange.completion_tokens,
                 f" error={exchange.error}" if exchange.error else "",
             )
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return ""
 
 
 async def _lifespan(

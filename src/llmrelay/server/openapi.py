@@ -105,6 +105,21 @@ _MESSAGES_REQUEST = {
     },
 }  # fmt: skip
 
+_IMAGE_FIELDS = {
+    "prompt": {"type": "string", "minLength": 1},
+    "model": {"type": "string"},
+    "n": {"type": "integer", "minimum": 1, "maximum": 10},
+    "size": {"type": "string"},
+    "response_format": {"type": "string", "enum": ["url", "b64_json"]},
+    "provider": {"type": "string", "description": "llmrelay: the image provider to use"},
+    "seed": {"type": "integer"},
+    "aspect_ratio": {"type": "string"},
+    "user": {"type": "string"},
+}
+_IMAGES_REQUEST = {"type": "object", "required": ["prompt"], "properties": _IMAGE_FIELDS}
+_IMAGE_EDIT_REQUEST = {"type": "object", "required": ["image", "prompt"], "properties": {
+    "image": {"type": "string", "format": "binary"}, **_IMAGE_FIELDS}}  # fmt: skip
+
 _SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["message", "type"],
@@ -128,6 +143,13 @@ _SCHEMAS: dict[str, Any] = {
         "id": {"type": "string"}, "type": {"const": "message"}, "role": {"const": "assistant"},
         "content": {"type": "array", "items": {"type": "object"}}, "model": {"type": "string"},
         "stop_reason": {"type": ["string", "null"]}, "usage": {"type": "object"}}},
+    "ImagesRequest": _IMAGES_REQUEST,
+    "ImageEditRequest": _IMAGE_EDIT_REQUEST,
+    "ImagesResponse": {"type": "object", "required": ["created", "data"], "properties": {
+        "created": {"type": "integer"}, "data": {"type": "array", "items": {
+            "type": "object", "properties": {"url": {"type": ["string", "null"]},
+                                             "b64_json": {"type": ["string", "null"]},
+                                             "revised_prompt": {"type": ["string", "null"]}}}}}},
     "Model": {"type": "object", "required": ["id", "object", "owned_by"], "properties": {
         "id": {"type": "string"}, "object": {"const": "model"}, "created": {"type": "integer"},
         "owned_by": {"type": "string"}}},
@@ -179,6 +201,20 @@ def openapi_spec() -> dict[str, Any]:
                                       "content": {"application/json": {
                                           "schema": _ref("Message")}, **_SSE}},
                               **_ANTHROPIC_ERRORS},
+            }},
+            "/v1/images/generations": {"post": {
+                "operationId": "createImage",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _ref("ImagesRequest")}}},
+                "responses": {"200": _json(_ref("ImagesResponse"), "The images, as URLs or "
+                                           "base64 as asked"), **_OPENAI_ERRORS},
+            }},
+            "/v1/images/edits": {"post": {
+                "operationId": "createImageEdit",
+                "requestBody": {"required": True, "content": {
+                    "multipart/form-data": {"schema": _ref("ImageEditRequest")}}},
+                "responses": {"200": _json(_ref("ImagesResponse"), "The edited images"),
+                              **_OPENAI_ERRORS},
             }},
             "/v1/models": {"get": {"operationId": "listModels", "responses": {
                 "200": _json(_ref("ModelList"), "The models this gateway routes"),
