@@ -51,8 +51,8 @@ def test_every_command_has_complete_help(home: pathlib.Path) -> None:
     assert top.returncode == 0
     for name in COMMANDS:
         assert name in top.stdout
-        if name == "serve":
-            continue  # its options are the gateway's
+        if name in ("serve", "keys", "usage"):
+            continue  # their options are the gateway's
         result = run_cli(name, "--help", env=clean_env(home))
         assert result.returncode == 0, result.stderr
         for action in commands[name]._actions:
@@ -304,3 +304,18 @@ def test_python_dash_m_and_console_script_agree(home: pathlib.Path) -> None:
                          env=clean_env(home), check=True)  # fmt: skip
     assert out.stdout == run_cli("--version", env=clean_env(home)).stdout
     assert os.access(script, os.X_OK)
+
+
+def test_keys_and_usage_are_the_gateways(home: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    env = clean_env(home)
+    made = run_cli("keys", "create", "--name", "ci", "--rpm", "5", "--state", state, env=env)
+    assert made.returncode == 0, made.stderr
+    assert "sk-lr-" in made.stdout
+    listed = run_cli("keys", "list", "--json", "--state", state, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert [k["name"] for k in json.loads(listed.stdout)] == ["ci"]
+    used = run_cli("usage", "--json", "--state", state, env=env)
+    assert used.returncode == 0, used.stderr
+    assert json.loads(used.stdout) == []
+    assert "--budget" in run_cli("keys", "create", "--help", env=env).stdout

@@ -14,8 +14,12 @@ from collections.abc import Sequence
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-#: Command → module (each has `add_parser(subparsers)` and `run(args) -> int`).
-COMMANDS = ("chat", "image", "providers", "models", "auth", "config", "logs", "serve")
+#: The commands; each is a module with `add_parser(subparsers)` and `run(args) -> int`, but for
+#: the gateway's own (`serve`, `keys`, `usage`), all three in `delegated`.
+COMMANDS = ("chat", "image", "providers", "models", "auth", "config", "logs", "serve", "keys",
+            "usage")  # fmt: skip
+_GATEWAYS = ("serve", "keys", "usage")
+_MODULES = ("chat", "image", "providers", "models", "auth", "config", "logs", "delegated")
 
 EPILOG = """exit codes: 0 ok, 1 other error, 2 usage, 3 authentication, 4 provider or upstream,
 130 interrupted. Run `llmrelay COMMAND --help` for a command's options."""
@@ -32,10 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the answer")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f".{name}", __name__).add_parser(sub)
+    for module in _MODULES:
+        importlib.import_module(f".{module}", __name__).add_parser(sub)
     for name, command in sub.choices.items():  # also accepted after the command
-        if name == "serve":  # its arguments are the gateway's
+        if name in _GATEWAYS:  # their arguments are the gateway's
             continue
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show tracebacks on errors")  # fmt: skip
@@ -55,10 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .output import INTERRUPTED, OK, USAGE, error_line, exit_code_for
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "serve":  # every argument after it is the gateway's, --help too
-        from .serve import run_gateway
+    if argv and argv[0] in _GATEWAYS:  # every argument after it is the gateway's, --help too
+        from .delegated import run_delegated
 
-        return run_gateway(argv[1:])
+        return run_delegated(argv[0], argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -67,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return OK
-    module = importlib.import_module(f".{args.command}", __name__)
+    name = "delegated" if args.command in _GATEWAYS else args.command
+    module = importlib.import_module(f".{name}", __name__)
     try:
         return int(module.run(args))
     except KeyboardInterrupt:
