@@ -11,10 +11,11 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "image",
-        help="make images for a prompt and save them (keyless by default: Pollinations)",
+        help="make images for a prompt and save them (with no key: Pollinations)",
         description="Make images for PROMPT and write them into DIR, printing each file's "
         "path. The provider is --provider, else one that lists --model among its image "
-        "models and is configured, else Pollinations (no key). A parameter the provider "
+        "models and is configured; with no --model, the configured image providers in "
+        "turn, Pollinations (no key) last. A parameter the provider "
         "cannot honour is refused, naming it.",
     )
     p.add_argument("prompt", help="what the image shows")
