@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from typing import Any, ClassVar
 
-from ..errors import InvalidRequestError, NoMediaResponseError
+from ..errors import NoMediaResponseError
 from ..protocols.gemini.images import (
     GEMINI_RATIOS,
     IMAGEN_RATIOS,
@@ -19,7 +19,13 @@ from ..protocols.gemini.images import (
 )
 from ..protocols.gemini.upstream_request import model_path
 from ..providers.image_data import image_input
-from ..providers.image_params import check_n, closest_ratio, image_prompt, refuse
+from ..providers.image_params import (
+    check_n,
+    check_response_format,
+    closest_ratio,
+    image_prompt,
+    refuse,
+)
 from ..providers.response import ImageResponse
 from ..transport.http import Request, Timeouts, check_max_retries, open_response, read_json
 from ..typing import AsyncResult, Messages
@@ -72,8 +78,7 @@ class GeminiImages(Gemini):
         count = check_n(n, name, limit=4 if imagen else 1)
         ratio = closest_ratio(name, IMAGEN_RATIOS if imagen else GEMINI_RATIOS, size, width,
                               height, aspect_ratio)  # fmt: skip
-        if response_format not in (None, "url", "b64_json"):
-            raise InvalidRequestError("response_format must be 'url' or 'b64_json'", provider=name)
+        check_response_format(response_format, name)
         if imagen and image is not None:
             raise refuse("image", name, f"{model} does not edit images on the Gemini API")
         if not imagen and guidance_scale is not None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import random
 import re
 from typing import ClassVar
 
@@ -12,7 +11,12 @@ from ..errors import InvalidRequestError, MissingAuthError, ResponseError
 from ..protocols.huggingface.images import model_url, text_to_image_body
 from ..providers.base_provider import AsyncGeneratorProvider, ProviderModelMixin
 from ..providers.image_data import data_uri, read_capped, sniff_image_type
-from ..providers.image_params import MAX_SEED, check_n, image_prompt, pixels, resolve_seed
+from ..providers.image_params import (
+    check_n,
+    image_prompt,
+    pixels,
+    resolve_seed,
+)
 from ..providers.response import ImageResponse
 from ..transport.http import Request, Timeouts, check_max_retries, open_response
 from ..typing import AsyncResult, Messages
@@ -73,9 +77,7 @@ class HuggingFaceImages(AsyncGeneratorProvider, ProviderModelMixin):
         count = check_n(n, name, limit=4)
         model = cls.get_model(model)
         dims = pixels(name, size, width, height, aspect_ratio)
-        first = resolve_seed(seed, randomize_seed, name)
-        if count > 1 and first is None:  # identical requests would give the cached image
-            first = random.randint(0, MAX_SEED - count)
+        first = resolve_seed(seed, randomize_seed, name, count)
         check_max_retries(max_retries, name)
         key = api_key or os.environ.get(cls.api_key_env)
         if not key:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from typing import Any, ClassVar
 
-from ..errors import InvalidRequestError
 from ..protocols.openai.images import (
     edit_form,
     generation_body,
@@ -19,7 +18,7 @@ from ..protocols.openai.images import (
     revised_prompts,
 )
 from ..providers.image_data import image_input
-from ..providers.image_params import check_n, image_prompt
+from ..providers.image_params import check_n, check_response_format, image_prompt
 from ..providers.response import ImageResponse
 from ..transport.http import Request, Timeouts, check_max_retries, open_response, read_json
 from ..typing import AsyncResult, Messages
@@ -88,8 +87,7 @@ class OpenAIImages(OpenaiTemplate):
         text = image_prompt(prompt, messages)
         count = check_n(n, name)
         model = cls.get_model(model)
-        if response_format not in (None, "url", "b64_json"):
-            raise InvalidRequestError("response_format must be 'url' or 'b64_json'", provider=name)
+        check_response_format(response_format, name)
         wanted = image_size(name, model, size, width, height, aspect_ratio)
         picture = None if image is None else image_input(image, name)
         check_max_retries(max_retries, name)

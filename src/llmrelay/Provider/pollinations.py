@@ -4,14 +4,19 @@ checked to be an image) and yields its URL, or a `data:` URI when base64 is aske
 
 from __future__ import annotations
 
-import random
 from typing import ClassVar
 
 from ..errors import InvalidRequestError
 from ..protocols.pollinations.images import image_url
 from ..providers.base_provider import AsyncGeneratorProvider, ProviderModelMixin
 from ..providers.image_data import data_uri, fetch_image
-from ..providers.image_params import MAX_SEED, check_n, image_prompt, pixels, resolve_seed
+from ..providers.image_params import (
+    check_n,
+    check_response_format,
+    image_prompt,
+    pixels,
+    resolve_seed,
+)
 from ..providers.response import ImageResponse
 from ..transport.http import Timeouts, check_max_retries
 from ..typing import AsyncResult, Messages
@@ -60,11 +65,8 @@ class PollinationsImage(AsyncGeneratorProvider, ProviderModelMixin):
         count = check_n(n, name, limit=4)
         model = cls.get_model(model)
         dims = pixels(name, size, width, height, aspect_ratio)
-        first = resolve_seed(seed, randomize_seed, name)
-        if count > 1 and first is None:
-            first = random.randint(0, MAX_SEED - count)
-        if response_format not in (None, "url", "b64_json"):
-            raise InvalidRequestError("response_format must be 'url' or 'b64_json'", provider=name)
+        first = resolve_seed(seed, randomize_seed, name, count)
+        check_response_format(response_format, name)
         check_max_retries(max_retries, name)
         base = api_base or cls.api_base
         if not base.startswith(("http://", "https://")):

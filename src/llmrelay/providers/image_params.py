@@ -21,6 +21,7 @@ __all__ = [
     "IMAGE_PARAMETERS",
     "aspect_pixels",
     "check_n",
+    "check_response_format",
     "closest_ratio",
     "honoured_parameters",
     "image_prompt",
@@ -145,15 +146,24 @@ def closest_ratio(
     )
 
 
-def resolve_seed(seed: int | None, randomize_seed: bool | None, provider: str) -> int | None:
-    """The seed to send: `seed`, or a fresh random one with `randomize_seed=True`."""
+def resolve_seed(
+    seed: int | None, randomize_seed: bool | None, provider: str, count: int = 1
+) -> int | None:
+    """The seed to send: `seed`, or a fresh random one with `randomize_seed=True` — or when
+    `count` images are made one request each (seeds first, first+1, …): identical requests
+    would give the same cached image."""
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise InvalidRequestError(f"seed must be an integer ≥ 0: {seed!r}", provider=provider)
-    if randomize_seed:
-        if seed is not None:
-            raise InvalidRequestError("give seed or randomize_seed, not both", provider=provider)
-        return random.randint(0, MAX_SEED)
+    if randomize_seed and seed is not None:
+        raise InvalidRequestError("give seed or randomize_seed, not both", provider=provider)
+    if randomize_seed or (seed is None and count > 1):
+        return random.randint(0, MAX_SEED - count + 1)
     return seed
+
+
+def check_response_format(response_format: str | None, provider: str) -> None:
+    if response_format not in (None, "url", "b64_json"):
+        raise InvalidRequestError("response_format must be 'url' or 'b64_json'", provider=provider)
 
 
 def refuse(parameter: str, provider: str, why: str) -> UnsupportedParameterError:
