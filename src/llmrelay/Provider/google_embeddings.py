@@ -20,24 +20,23 @@ from ..protocols.gemini.embeddings import (
     vertex_batch_size,
 )
 from ..protocols.gemini.upstream_request import model_path
-from ..providers.embeddings import Batch, Embeddings, in_batches, normalize_input, texts_only
+from ..providers.embeddings import (
+    Batch,
+    Embeddings,
+    in_batches,
+    normalize_input,
+    post_json,
+    require_model,
+    texts_only,
+)
 from ..transport.http import (
     DEFAULT_MAX_RETRIES,
     Request,
     Timeouts,
     check_max_retries,
-    open_response,
-    read_json,
 )
 
 __all__ = ["GeminiEmbeddings", "VertexEmbeddings"]
-
-
-async def _post(owner: Any, url: str, request: Request) -> Any:
-    async with open_response("POST", url, request) as response:
-        data = await read_json(response, request)
-    owner.raise_error(data, secrets=request.secrets)
-    return data
 
 
 class GeminiEmbeddings:
@@ -60,8 +59,7 @@ class GeminiEmbeddings:
         owner: Any = cls
         name = owner.__name__
         texts = texts_only(normalize_input(input), name)
-        if not model:
-            raise InvalidRequestError("embeddings need a model name", provider=name)
+        require_model(model, name)
         key = owner.resolve_api_key(api_key)
         base = owner.resolve_api_base(api_base)
         model = model.removeprefix("models/")
@@ -76,7 +74,7 @@ class GeminiEmbeddings:
                 provider=name, headers={"x-goog-api-key": key}, json=body, proxy=proxy,
                 timeouts=Timeouts.from_param(timeout), max_retries=max_retries, secrets=(key,),
             )  # fmt: skip
-            return parse_gemini(await _post(owner, f"{base}/{path}:{method}", request), name)
+            return parse_gemini(await post_json(owner, f"{base}/{path}:{method}", request), name)
 
         vectors, tokens = await in_batches(texts, GEMINI_BATCH, send)
         return Embeddings(vectors, model, tokens)
@@ -106,8 +104,7 @@ class VertexEmbeddings:
         owner: Any = cls
         name = owner.__name__
         texts = texts_only(normalize_input(input), name)
-        if not model:
-            raise InvalidRequestError("embeddings need a model name", provider=name)
+        require_model(model, name)
         check_max_retries(max_retries, name)
         account = load_service_account(credentials)
         project = project or os.environ.get("GOOGLE_CLOUD_PROJECT") or account.project_id
@@ -136,7 +133,7 @@ class VertexEmbeddings:
                     timeouts=timeouts, max_retries=max_retries, secrets=(bearer,),
                 )  # fmt: skip
                 try:
-                    return parse_predict(await _post(owner, url, request), name)
+                    return parse_predict(await post_json(owner, url, request), name)
                 except MissingAuthError:
                     if renew:
                         raise

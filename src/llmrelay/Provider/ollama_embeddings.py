@@ -6,9 +6,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ..errors import InvalidRequestError, ResponseError
-from ..providers.embeddings import Batch, Embeddings, in_batches, normalize_input, texts_only
-from ..transport.http import DEFAULT_MAX_RETRIES, Request, Timeouts, open_response, read_json
+from ..errors import ResponseError
+from ..providers.embeddings import (
+    Batch,
+    Embeddings,
+    in_batches,
+    normalize_input,
+    post_json,
+    require_model,
+    texts_only,
+)
+from ..transport.http import DEFAULT_MAX_RETRIES, Request, Timeouts
 
 __all__ = ["OllamaEmbeddings", "build_request", "parse_response"]
 
@@ -56,9 +64,7 @@ class OllamaEmbeddings:
         owner: Any = cls
         name = owner.__name__
         texts = texts_only(normalize_input(input), name)
-        if not model:
-            raise InvalidRequestError("embeddings need a model name", provider=name)
-        model = owner.get_model(model)
+        model = owner.get_model(require_model(model, name))
         base = owner.resolve_api_base(api_base)
         key = owner.resolve_api_key(api_key)
 
@@ -68,10 +74,7 @@ class OllamaEmbeddings:
                 json=build_request(model, part, truncate, keep_alive), proxy=proxy,
                 timeouts=Timeouts.from_param(timeout), max_retries=max_retries, secrets=(key,),
             )  # fmt: skip
-            async with open_response("POST", f"{base}/api/embed", request) as response:
-                data = await read_json(response, request)
-            owner.raise_error(data, secrets=(key,))
-            return parse_response(data, name)
+            return parse_response(await post_json(owner, f"{base}/api/embed", request), name)
 
         vectors, tokens = await in_batches(texts, cls.embedding_batch_size, send)
         return Embeddings(vectors, model, tokens)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..errors import InvalidRequestError
 from ..protocols.openai.embeddings import build_request, parse_response
-from ..providers.embeddings import Batch, Embeddings, in_batches, normalize_input
-from ..transport.http import DEFAULT_MAX_RETRIES, Request, Timeouts, open_response, read_json
+from ..providers.embeddings import (
+    Batch,
+    Embeddings,
+    in_batches,
+    normalize_input,
+    post_json,
+    require_model,
+)
+from ..transport.http import DEFAULT_MAX_RETRIES, Request, Timeouts
 
 __all__ = ["OpenAIEmbeddings"]
 
@@ -38,8 +44,7 @@ class OpenAIEmbeddings:
         base = owner.resolve_api_base(api_base)
         key = owner.resolve_api_key(api_key)
         name = owner.__name__
-        if not model or not isinstance(model, str):
-            raise InvalidRequestError("embeddings need a model name", provider=name)
+        require_model(model, name)
 
         async def send(part: list[Any]) -> Batch:
             request = Request(
@@ -48,10 +53,7 @@ class OpenAIEmbeddings:
                 proxy=proxy, timeouts=Timeouts.from_param(timeout), max_retries=max_retries,
                 secrets=(key,),
             )  # fmt: skip
-            async with open_response("POST", f"{base}/embeddings", request) as response:
-                data = await read_json(response, request)
-            owner.raise_error(data, secrets=(key,))
-            return parse_response(data, name)
+            return parse_response(await post_json(owner, f"{base}/embeddings", request), name)
 
         vectors, tokens = await in_batches(inputs, cls.embedding_batch_size, send)
         return Embeddings(vectors, model, tokens)

@@ -15,11 +15,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..errors import InvalidRequestError, ResponseError, UnsupportedParameterError
+from ..transport.http import Request, open_response, read_json
 
-__all__ = ["Batch", "EmbeddingInput", "Embeddings", "in_batches", "normalize_input", "texts_only"]
+__all__ = [
+    "Batch",
+    "EmbeddingInput",
+    "Embeddings",
+    "in_batches",
+    "normalize_input",
+    "post_json",
+    "require_model",
+    "texts_only",
+]
 
 #: One text, texts, one list of token ids, or lists of token ids (as OpenAI takes them).
 EmbeddingInput = str | list[str] | list[int] | list[list[int]]
@@ -66,6 +76,20 @@ def normalize_input(value: object) -> list[str] | list[list[int]]:
         "input must be a string, a non-empty list of strings, a list of token ids "
         "or a list of lists of token ids"
     )
+
+
+def require_model(model: object, provider: str) -> str:
+    if not model or not isinstance(model, str):
+        raise InvalidRequestError("embeddings need a model name", provider=provider)
+    return model
+
+
+async def post_json(owner: Any, url: str, request: Request) -> Any:
+    """POST `request`, its JSON answer checked by the provider's `raise_error`."""
+    async with open_response("POST", url, request) as response:
+        data = await read_json(response, request)
+    owner.raise_error(data, secrets=request.secrets)
+    return data
 
 
 def texts_only(inputs: Sequence[str] | Sequence[list[int]], provider: str) -> list[str]:
