@@ -39,6 +39,11 @@ from .google_embeddings import GeminiEmbeddings
 
 __all__ = ["Gemini", "generate"]
 
+#: Gemini models that take images, and those that answer with images (`ImageResponse`) — the
+#: same on the Gemini API and Vertex AI.
+VISION_MODELS = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite", "gemini-2.0-flash",
+                 "gemini-2.5-flash-image", "gemini-3-pro-preview")  # fmt: skip
+IMAGE_MODELS = ("gemini-2.5-flash-image",)
 _KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_SERVICE_BLOCKED"})
 
 
@@ -94,17 +99,8 @@ class Gemini(GeminiEmbeddings, AsyncGeneratorProvider, ProviderModelMixin, Raise
     supports_system_message = True
     supports_message_history = True
     default_model = "gemini-2.5-flash"
-    vision_models: ClassVar[tuple[str, ...]] = (
-        "gemini-2.5-flash",
-        "gemini-2.5-pro",
-        "gemini-2.5-flash-lite",
-        "gemini-2.0-flash",
-        "gemini-2.5-flash-image",
-        "gemini-3-pro-preview",
-    )
-    image_models: ClassVar[tuple[str, ...]] = (
-        "gemini-2.5-flash-image",
-    )  # inline images in the answer (ImageResponse)
+    vision_models: ClassVar[tuple[str, ...]] = VISION_MODELS
+    image_models: ClassVar[tuple[str, ...]] = IMAGE_MODELS
     api_base: ClassVar[str] = "https://generativelanguage.googleapis.com"
     api_version: ClassVar[str] = "v1beta"
     #: Environment variables holding the API key, the first one set wins.

@@ -52,7 +52,7 @@ from ..transport.http import (
     read_json,
 )
 from ..typing import AsyncResult, MediaListType, Messages
-from .gemini import generate
+from .gemini import IMAGE_MODELS, VISION_MODELS, generate
 from .google_embeddings import VertexEmbeddings
 
 __all__ = ["ServiceAccount", "VertexAI", "load_service_account", "signed_assertion"]
@@ -175,17 +175,8 @@ class VertexAI(VertexEmbeddings, AsyncAuthedProvider, ProviderModelMixin, RaiseE
     supports_system_message = True
     supports_message_history = True
     default_model = "gemini-2.5-flash"
-    vision_models: ClassVar[tuple[str, ...]] = (
-        "gemini-2.5-flash",
-        "gemini-2.5-pro",
-        "gemini-2.5-flash-lite",
-        "gemini-2.0-flash",
-        "gemini-2.5-flash-image",
-        "gemini-3-pro-preview",
-    )
-    image_models: ClassVar[tuple[str, ...]] = (
-        "gemini-2.5-flash-image",
-    )  # inline images in the answer (ImageResponse)
+    vision_models: ClassVar[tuple[str, ...]] = VISION_MODELS
+    image_models: ClassVar[tuple[str, ...]] = IMAGE_MODELS
     default_location: ClassVar[str] = "us-central1"
     #: What configures it (a service-account key file), for routing by model name.
     api_key_env: ClassVar[tuple[str, ...]] = ("GOOGLE_APPLICATION_CREDENTIALS",)
