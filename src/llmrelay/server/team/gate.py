@@ -108,6 +108,26 @@ def _refusal(a: Admission, model: str) -> Failure:
     )
 
 
+def _read_spool(path: Path) -> list[tuple[Usage, int]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        log.warning("cannot read the usage spool %s: %s", path, exc)
+        return []
+    records: list[tuple[Usage, int]] = []
+    for number, line in enumerate(lines, 1):
+        try:
+            entry = json.loads(line)
+            records.append((Usage.from_json(entry["usage"]), int(entry["tokens"])))
+        except (ValueError, KeyError, TypeError):  # a line cut by a crash: skipped, said
+            log.warning("usage spool %s: line %d is not a record; skipped", path, number)
+    if records:
+        log.info("%d usage records from the spool %s will be written", len(records), path)
+    return records
+
+
 class Team:
     """Virtual keys, limits, budgets and usage for one gateway process."""
 
@@ -119,8 +139,10 @@ class Team:
         self.admin_key = (config.admin_key or "").encode()
         self.prices = Prices.load(config.prices)
         self.metrics = TeamMetrics()
-        self.spool: list[tuple[Usage, int]] = []
         self.spool_file = Path(config.state_spool or data_dir() / "spool.jsonl")
+        #: Usage not yet written: what a previous process left in the spool file comes first
+        #: (settling is idempotent per request id, so a record written twice counts once).
+        self.spool: list[tuple[Usage, int]] = _read_spool(self.spool_file)
         self._known: OrderedDict[str, Admission] = OrderedDict()
         self._pending: list[tuple[Usage, int]] = []
         self._writer: asyncio.Task[None] | None = None
