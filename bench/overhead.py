@@ -23,7 +23,7 @@ import aiohttp
 from common import upstream
 from llmrelay.client import AsyncClient, Client
 from llmrelay.Provider import OpenaiTemplate
-from llmrelay.transport.session import aclose_sessions
+from llmrelay.transport.pool import aclose_connections
 
 MESSAGES = [{"role": "user", "content": "Say something."}]
 
@@ -149,7 +149,7 @@ def main(requests: int, rounds: int) -> None:
                     per = cpu_per_request(runner, calls[kind], count)
                     results.setdefault((name, kind), []).append(per)
         runner.run(session.close())
-        runner.run(aclose_sessions())
+        runner.run(aclose_connections())
     print(f"{'client':<16}{'one answer (20 tokens)':>24}{'stream, 100 chunks':>22}")
     medians = {key: statistics.median(values) for key, values in results.items()}
     for name in clients:

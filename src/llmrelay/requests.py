@@ -14,7 +14,8 @@ A g4f provider that calls an official API ports by changing its imports::
 Requests go through `transport.http.open_response`: the pooled session, timeouts, retries of
 what is safe to retry, proxies (http, https, socks5), and the one error table — a status of
 400 or more raises the matching llmrelay error when the response opens (so `raise_for_status`
-finds nothing left to raise on those; it still works on any aiohttp response). Browser
+finds nothing left to raise on those; it still works on any response object with `status`
+and `read()`, an aiohttp one included). Browser
 impersonation (`impersonate=`) is refused: llmrelay talks only to official APIs.
 """
 
@@ -29,7 +30,7 @@ from .errors import UnsupportedParameterError, error_from_body
 from .transport.http import Request, Timeouts, iter_sse, open_response, read_json
 
 if TYPE_CHECKING:
-    import aiohttp
+    from .transport.exchange import Response
 
 __all__ = ["StreamResponse", "StreamSession", "raise_for_status"]
 
@@ -38,7 +39,7 @@ class StreamResponse:
     """A response being received (g4f's `StreamResponse`): status, headers, and the body as
     text, JSON, lines, chunks or server-sent events."""
 
-    def __init__(self, response: aiohttp.ClientResponse, request: Request) -> None:
+    def __init__(self, response: Response, request: Request) -> None:
         self._response, self._request = response, request
         self.status: int = response.status
         self.ok = response.status < 400
@@ -153,7 +154,7 @@ def _credentials(headers: Mapping[str, str]) -> list[str]:
 
 def raise_for_status(response: Any, message: str | None = None) -> Awaitable[None]:
     """Raise the llmrelay error for a response whose status is 400 or more (to be awaited,
-    as g4f's): a `StreamResponse` or an aiohttp response."""
+    as g4f's): a `StreamResponse`, or any response with `status` and `read()`."""
     return _raise_for_status(response, message)
 
 

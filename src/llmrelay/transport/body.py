@@ -18,8 +18,7 @@ from .ndjson import NDJSONDecodeError, NDJSONDecoder, NDJSONLineTooLargeError
 from .sse import ServerSentEvent, SSEDecoder, SSEEventTooLargeError
 
 if TYPE_CHECKING:
-    import aiohttp
-
+    from .exchange import Response
     from .http import Request
 
 __all__ = [
@@ -42,9 +41,7 @@ def _quote(text: str, request: Request) -> str:
     return repr(redact(text[:200], request.secrets))
 
 
-async def read_body(
-    response: aiohttp.ClientResponse, request: Request, limit: int | None = None
-) -> bytes:
+async def read_body(response: Response, request: Request, limit: int | None = None) -> bytes:
     """The whole body, refused with `ResponseTooLargeError` once it passes `limit` bytes
     (default `MAX_BODY_BYTES`)."""
     limit = limit or MAX_BODY_BYTES
@@ -69,7 +66,7 @@ def _too_large(limit: int, request: Request) -> ResponseTooLargeError:
     )
 
 
-async def read_json(response: aiohttp.ClientResponse, request: Request) -> Any:
+async def read_json(response: Response, request: Request) -> Any:
     """The whole body as JSON; a body that is not JSON is a `ResponseError`."""
     raw = await read_body(response, request)
     try:
@@ -95,7 +92,7 @@ def event_json(event: ServerSentEvent, request: Request) -> Any:
 
 
 async def iter_sse(
-    response: aiohttp.ClientResponse, request: Request, max_event_bytes: int | None = None
+    response: Response, request: Request, max_event_bytes: int | None = None
 ) -> AsyncIterator[ServerSentEvent]:
     """The server-sent events of the body; a stream cut mid-event raises
     `IncompleteResponseError` (a stream cut between events is the caller's to judge: only it
@@ -119,7 +116,7 @@ async def iter_sse(
 
 
 async def iter_ndjson(
-    response: aiohttp.ClientResponse, request: Request, max_line_bytes: int | None = None
+    response: Response, request: Request, max_line_bytes: int | None = None
 ) -> AsyncIterator[Any]:
     """The JSON values of an NDJSON body, one per line; a line over `max_line_bytes` (default
     `MAX_EVENT_BYTES`) raises `ResponseTooLargeError`."""

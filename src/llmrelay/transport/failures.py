@@ -1,9 +1,10 @@
-"""Turning aiohttp's and asyncio's failures into llmrelay errors, and which ones are retried.
+"""Turning the connection layer's and the socket's failures into llmrelay errors, and which
+ones are retried.
 
 `map_exception` is the one table (a connection closed before any response byte is a
 connection error, retried; after, the answer is incomplete); `cause` keeps the original
-exception as the mapped one's cause only when its text shows no secret (aiohttp puts the proxy
-URL, credentials included, in some of its errors); `retryable` says what a retry may fix.
+exception as the mapped one's cause only when its text shows no secret (a proxy library may put
+the proxy URL, credentials included, in its errors); `retryable` says what a retry may fix.
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ from ..errors import (
     InvalidRequestError,
     LLMRelayError,
     ProxyError,
+    ResponseError,
     TotalTimeoutError,
     redact,
 )
+from .connection import ConnectionClosed, ProxyRefused, TransportTimeout
+from .exchange import UnsupportedEncodingError
+from .wire import IncompleteMessageError, ProtocolError, RequestEncodingError
 
 if TYPE_CHECKING:
     from .http import Request
@@ -32,9 +37,9 @@ _RETRY_STATUSES = frozenset({408, 409, 429})
 
 
 def _socks_error(exc: BaseException, request: Request) -> LLMRelayError | None:
-    """python-socks' errors (raised through aiohttp-socks) derive from Exception alone."""
+    """python-socks' errors derive from Exception alone."""
     kind = type(exc).__name__
-    if not type(exc).__module__.startswith(("python_socks", "aiohttp_socks")):
+    if not type(exc).__module__.startswith("python_socks"):
         return None
     secrets, name = request.secrets, request.provider
     if kind == "ProxyTimeoutError":
@@ -47,43 +52,54 @@ def _socks_error(exc: BaseException, request: Request) -> LLMRelayError | None:
 def map_exception(
     exc: BaseException, request: Request, *, answered: bool = True
 ) -> LLMRelayError | None:
-    """The llmrelay error for an aiohttp/asyncio failure, or None if it is not one of those.
-    Before any response byte (`answered` False) a closed connection is a connection error,
-    retried like the others (a stale keep-alive connection); after, the answer is incomplete."""
-    import aiohttp
-
+    """The llmrelay error for a failure of the connection layer or the socket, or None if it
+    is not one of those. A connection closed before any byte of the answer (`answered` False,
+    or nothing had come on it) is a connection error, retried like the others (a stale
+    keep-alive connection); after, the answer is incomplete."""
     name = request.provider
     if isinstance(exc, LLMRelayError):
         return None
-    if not answered and isinstance(exc, aiohttp.ServerDisconnectedError):
-        return APIConnectionError(
-            "the server closed the connection before answering (ServerDisconnectedError)",
-            provider=name,
+    if isinstance(exc, ConnectionClosed):
+        if not (answered and exc.answered):
+            return APIConnectionError(
+                f"the server closed the connection before answering ({exc})", provider=name
+            )
+        return IncompleteResponseError(
+            f"the connection closed before the response was complete ({exc})", provider=name
         )
-    if isinstance(exc, aiohttp.ClientHttpProxyError):
+    if isinstance(exc, TransportTimeout):
+        if exc.kind == "connect":
+            return ConnectTimeoutError(
+                f"no connection within {request.timeouts.connect} s", provider=name
+            )
+        if exc.kind == "idle":
+            return IdleTimeoutError(
+                f"no data for {request.timeouts.idle} s (idle timeout)", provider=name
+            )
+        return TotalTimeoutError(
+            f"no complete answer within {request.timeouts.total} s", provider=name
+        )
+    if isinstance(exc, ProxyRefused):
         return ProxyError(
-            f"the proxy answered {exc.status} {exc.message}", status_code=exc.status, provider=name
+            f"the proxy answered {exc.status} {exc.reason}", status_code=exc.status, provider=name
         )
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return ConnectTimeoutError(
-            f"no connection within {request.timeouts.connect} s", provider=name
+    if isinstance(exc, RequestEncodingError):
+        return InvalidRequestError(
+            f"the request cannot be sent: {exc}", provider=name, secrets=request.secrets
         )
-    if isinstance(exc, aiohttp.SocketTimeoutError):
-        return IdleTimeoutError(
-            f"no data for {request.timeouts.idle} s (idle timeout)", provider=name
-        )
+    if isinstance(exc, UnsupportedEncodingError):
+        return ResponseError(str(exc), provider=name)
+    if isinstance(exc, IncompleteMessageError):
+        return IncompleteResponseError(str(exc), provider=name)
+    if isinstance(exc, ProtocolError):
+        if not answered:
+            return APIConnectionError(f"invalid HTTP response: {exc}", provider=name)
+        return IncompleteResponseError(f"invalid HTTP response body: {exc}", provider=name)
     if isinstance(exc, asyncio.TimeoutError):
         return TotalTimeoutError(
             f"no complete answer within {request.timeouts.total} s", provider=name
         )
-    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
-        return IncompleteResponseError(
-            f"the connection closed before the response was complete ({type(exc).__name__})",
-            provider=name,
-        )
-    if isinstance(exc, aiohttp.InvalidURL):
-        return InvalidRequestError(f"invalid URL: {exc}", provider=name, secrets=request.secrets)
-    if isinstance(exc, aiohttp.ClientError | OSError):
+    if isinstance(exc, OSError):
         return APIConnectionError(
             f"{type(exc).__name__}: {exc}", provider=name, secrets=request.secrets
         )
@@ -91,8 +107,8 @@ def map_exception(
 
 
 def cause(exc: BaseException, request: Request) -> BaseException | None:
-    """`exc` as the mapped error's cause, unless its text shows a secret (aiohttp puts the
-    proxy URL, credentials included, in some of its errors)."""
+    """`exc` as the mapped error's cause, unless its text shows a secret (a proxy library may
+    put the proxy URL, credentials included, in its errors)."""
     text = f"{exc}\n{exc!r}"
     return exc if redact(text, request.secrets) == text else None
 

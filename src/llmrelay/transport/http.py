@@ -39,7 +39,7 @@ import random
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import (
     InvalidRequestError,
@@ -50,17 +50,15 @@ from ..errors import (
     redact,
 )
 from .body import MAX_BODY_BYTES, MAX_EVENT_BYTES, event_json, iter_ndjson, iter_sse, read_json
+from .exchange import Response, exchange, split_url
 from .failures import cause, map_exception, retryable
-from .session import get_session, proxy_password, validate_proxy
-
-if TYPE_CHECKING:
-    import aiohttp
-    import yarl
+from .pool import proxy_password, validate_proxy
 
 __all__ = [
     "MAX_BODY_BYTES",
     "MAX_EVENT_BYTES",
     "Request",
+    "Response",
     "Timeouts",
     "check_max_retries",
     "event_json",
@@ -155,7 +153,7 @@ def _retry_delay(attempt: int, retry_after: float | None) -> float:
     return min(INITIAL_RETRY_DELAY * 2.0**attempt, MAX_RETRY_DELAY) * (1 - 0.25 * random.random())
 
 
-async def _error_for_response(response: aiohttp.ClientResponse, request: Request) -> LLMRelayError:
+async def _error_for_response(response: Response, request: Request) -> LLMRelayError:
     raw = await response.content.read(MAX_ERROR_BODY)
     text = raw.decode("utf-8", "replace")
     try:
@@ -171,45 +169,38 @@ async def _error_for_response(response: aiohttp.ClientResponse, request: Request
     )
 
 
-def _finish(response: aiohttp.ClientResponse) -> None:
+def _finish(response: Response) -> None:
     """Return a fully read connection to the pool; close one with unread data, so that an
     abandoned stream stops the upstream's work instead of idling in the pool."""
-    if response.content.at_eof():
-        response.release()
-    else:
-        response.close()
+    response.release()
 
 
-def _origin(url: yarl.URL) -> str:
-    return f"{url.scheme}://{url.host}:{url.port}"
+def _origin(url: str) -> str:
+    scheme, host, port, _, _ = split_url(url)
+    return f"{scheme}://{host}:{port}"
 
 
 async def _send(
-    session: aiohttp.ClientSession,
     method: str,
     url: str,
     data: bytes | None,
     headers: Mapping[str, str],
     request: Request,
-    **options: Any,
-) -> aiohttp.ClientResponse:
+    deadline: float | None,
+) -> Response:
     """One attempt: send, and follow same-origin redirects (a 303, or a 301/302 of a POST,
     becomes a GET without body, as browsers do). A redirect to another origin is refused: its
     headers would carry the API key (`Authorization`, `x-api-key`, `x-goog-api-key`, `api-key`,
     …) to a host the caller never named."""
-    import yarl
-
-    target = yarl.URL(url)
+    proxy = request.proxy or None
     for _ in range(MAX_REDIRECTS + 1):
-        response = await session.request(
-            method, target, data=data, headers=headers, allow_redirects=False, **options
-        )
+        response = await exchange(method, url, headers, data, request.timeouts, deadline, proxy)
         location = response.headers.get("Location")
         if response.status not in _REDIRECT_STATUSES or not location:
             return response
-        response.release()
-        following = target.join(yarl.URL(location))
-        if _origin(following) != _origin(target):
+        response.close()
+        following = urllib.parse.urljoin(url, location)
+        if _origin(following) != _origin(url):
             raise ResponseStatusError(
                 f"the server redirected to another origin, {_origin(following)}; llmrelay does "
                 "not send credentials there (set the base URL to it if you trust it)",
@@ -220,13 +211,13 @@ async def _send(
         log.debug("%s: following a %s redirect (same origin)", request.provider, response.status)
         if response.status == 303 or (response.status in (301, 302) and method == "POST"):
             method, data = "GET", None
-        target = following
+        url = following
     raise ResponseStatusError(
         f"more than {MAX_REDIRECTS} redirects", provider=request.provider, status_code=310
     )
 
 
-def _log_response(response: aiohttp.ClientResponse, request: Request) -> None:
+def _log_response(response: Response, request: Request) -> None:
     if log.isEnabledFor(logging.DEBUG):
         request_id = response.headers.get("x-request-id") or response.headers.get("request-id")
         log.debug(
@@ -254,9 +245,9 @@ class _Opened:
 
     def __init__(self, method: str, url: str, request: Request) -> None:
         self.method, self.url, self.request = method, url, request
-        self.response: aiohttp.ClientResponse | None = None
+        self.response: Response | None = None
 
-    async def __aenter__(self) -> aiohttp.ClientResponse:
+    async def __aenter__(self) -> Response:
         self.response = await _open(self.method, self.url, self.request)
         return self.response
 
@@ -272,40 +263,29 @@ class _Opened:
                 _finish(response)
 
 
-async def _open(method: str, url: str, request: Request) -> aiohttp.ClientResponse:
+async def _open(method: str, url: str, request: Request) -> Response:
     """Send, retrying what is safe, until a 2xx response (returned) or an error (raised)."""
-    import aiohttp
-
-    proxy = request.proxy or None
-    session = await get_session(proxy)
     loop = asyncio.get_running_loop()
     timeouts = request.timeouts
     deadline = None if timeouts.total is None else loop.time() + timeouts.total
-    http_proxy = proxy if proxy and not proxy.startswith("socks") else None
-    headers = {"User-Agent": USER_AGENT, **request.headers}
+    headers = dict(request.headers)
+    _default(headers, "User-Agent", USER_AGENT)
     data = request.body
     if request.form is not None:
         data = urllib.parse.urlencode(request.form).encode()
-        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        _default(headers, "Content-Type", "application/x-www-form-urlencoded")
     elif request.json is not None:
         data = json.dumps(request.json).encode()
-        headers.setdefault("Content-Type", "application/json")
+        _default(headers, "Content-Type", "application/json")
     attempt = 0
     while True:
-        remaining = None if deadline is None else deadline - loop.time()
-        if remaining is not None and remaining <= 0:
+        if deadline is not None and deadline - loop.time() <= 0:
             raise TotalTimeoutError(
                 f"no answer within {timeouts.total} s", provider=request.provider
             )
-        client_timeout = aiohttp.ClientTimeout(
-            total=remaining, sock_connect=timeouts.connect, sock_read=timeouts.idle
-        )
         error: LLMRelayError | None
         try:
-            response = await _send(
-                session, method, url, data, headers, request, proxy=http_proxy,
-                timeout=client_timeout,
-            )  # fmt: skip
+            response = await _send(method, url, data, headers, request, deadline)
         except Exception as exc:
             error = map_exception(exc, request, answered=False)
             if error is None:
@@ -345,3 +325,10 @@ async def _open(method: str, url: str, request: Request) -> aiohttp.ClientRespon
             request.provider, attempt, request.max_retries, reason, error.status_code, delay,
         )  # fmt: skip
         await asyncio.sleep(delay)
+
+
+def _default(headers: dict[str, str], name: str, value: str) -> None:
+    """Set a header unless it is there in any case."""
+    lowered = name.lower()
+    if not any(key.lower() == lowered for key in headers):
+        headers[name] = value

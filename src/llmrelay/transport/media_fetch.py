@@ -11,11 +11,12 @@ spelling) or a known internal name (`localhost`, `metadata.google.internal`, …
   through): loopback, private, link-local, cloud metadata (`169.254.169.254`, `fd00:ec2::254`),
   carrier-grade NAT, multicast, unspecified, reserved, and IPv4 addresses embedded in IPv6
   (mapped, compatible, 6to4, Teredo, NAT64) are refused;
-* the connection is made to the checked addresses only (aiohttp is given a resolver that knows
-  nothing else), so a second DNS answer cannot point it elsewhere;
+* the connection is made to the checked addresses only (the transport is given them, and
+  resolves nothing itself), so a second DNS answer cannot point it elsewhere;
 * redirects are followed by hand, at most `MAX_REDIRECTS`, each hop checked the same way;
-* the body is capped at `MAX_FETCH_BYTES` after decompression (gzip/deflate are decompressed
-  here, chunk by chunk, with a bound), and the whole fetch at `FETCH_TIMEOUT` seconds.
+* the body is capped at `MAX_FETCH_BYTES` after decompression (the transport decompresses
+  gzip and deflate in pieces of at most 64 KiB, and refuses other encodings), and the whole
+  fetch at `FETCH_TIMEOUT` seconds.
 
 Private addresses (loopback, private, link-local, CGNAT; never metadata, multicast or
 unspecified) are allowed for local deployments with `allow_private=True` or the operator switch
@@ -29,15 +30,15 @@ import asyncio
 import ipaddress
 import os
 import socket
-import zlib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from ..errors import InvalidRequestError
-
-if TYPE_CHECKING:
-    import aiohttp
+from .connection import ConnectionClosed, TransportTimeout
+from .exchange import Response, exchange
+from .http import USER_AGENT, Timeouts
+from .wire import ProtocolError
 
 __all__ = [
     "ALLOW_PRIVATE_ENV",
@@ -162,8 +163,8 @@ def check_url(url: Any, *, allow_private: bool | None = None) -> None:
     _check_host(host, allow_private)
 
 
-async def _resolve(host: str, port: int, allow_private: bool | None) -> list[dict[str, Any]]:
-    """`host`'s addresses, every one checked, as aiohttp's resolver returns them."""
+async def _resolve(host: str, port: int, allow_private: bool | None) -> list[str]:
+    """`host`'s addresses, every one checked."""
     _check_host(host, allow_private)
     loop = asyncio.get_running_loop()
     try:
@@ -171,63 +172,28 @@ async def _resolve(host: str, port: int, allow_private: bool | None) -> list[dic
     except OSError as exc:
         raise InvalidRequestError(f"media URL host {host!r} does not resolve: {exc}") from None
     resolved = []
-    for family, _, proto, _, sockaddr in infos:
+    for _, _, _, _, sockaddr in infos:
         address = str(sockaddr[0])
         reason = address_refusal(ipaddress.ip_address(address.split("%", 1)[0]), allow_private)
         if reason:
             raise InvalidRequestError(f"media URL host {host!r} resolves to {reason}")
-        resolved.append(
-            {"hostname": host, "host": address, "port": port, "family": family,
-             "proto": proto, "flags": socket.AI_NUMERICHOST}
-        )  # fmt: skip
+        if address not in resolved:
+            resolved.append(address)
     if not resolved:
         raise InvalidRequestError(f"media URL host {host!r} has no address")
     return resolved
 
 
-def _pinned_resolver(checked: dict[tuple[str, int], list[dict[str, Any]]]) -> Any:
-    """A resolver that answers only with addresses already checked (never a new lookup)."""
-    import aiohttp.abc
-
-    class Pinned(aiohttp.abc.AbstractResolver):
-        async def resolve(self, host: str, port: int = 0, family: int = 0) -> Any:
-            try:
-                return checked[(host.rstrip("."), port)]
-            except KeyError:
-                raise OSError(f"{host} was not checked") from None
-
-        async def close(self) -> None:
-            return None
-
-    return Pinned()
-
-
-async def _read(response: aiohttp.ClientResponse, limit: int, shown: str) -> bytes:
-    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
-    if encoding not in ("identity", "gzip", "x-gzip", "deflate"):
-        raise InvalidRequestError(f"media URL {shown!r}: unsupported encoding {encoding!r}")
+async def _read(response: Response, limit: int, shown: str) -> bytes:
+    """The body (decompressed by the transport, in bounded pieces), refused past `limit`."""
     too_large = InvalidRequestError(f"media URL {shown!r} is larger than {limit} bytes")
-    if encoding == "identity" and (response.content_length or 0) > limit:
+    if "content-encoding" not in response.headers and (response.content_length or 0) > limit:
         raise too_large
-    inflate = None
-    if encoding != "identity":
-        inflate = zlib.decompressobj(47 if "gzip" in encoding else zlib.MAX_WBITS)
     out = bytearray()
-    async for chunk in response.content.iter_chunked(1 << 16):
-        while chunk:
-            if inflate is None:
-                piece, chunk = chunk, b""
-            else:
-                try:
-                    piece = inflate.decompress(chunk, limit + 1 - len(out))
-                except zlib.error as exc:
-                    raise InvalidRequestError(f"media URL {shown!r}: {exc}") from None
-                chunk = inflate.unconsumed_tail
-            out += piece
-            if len(out) > limit:
-                raise too_large
-            if inflate is not None and not piece:
-                break
+    async for piece in response.content.iter_any():
+        out += piece
+        if len(out) > limit:
+            raise too_large
     return bytes(out)
 
 
@@ -239,40 +205,37 @@ async def fetch(
     timeout: float | None = None,
 ) -> tuple[bytes, str | None]:
     """The body and Content-Type of `url`, fetched with every guard of the module docstring."""
-    import aiohttp
-    import yarl
-
     limit = max_bytes or MAX_FETCH_BYTES
-    checked: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    connector = aiohttp.TCPConnector(resolver=_pinned_resolver(checked), use_dns_cache=False)
-    client_timeout = aiohttp.ClientTimeout(total=timeout or FETCH_TIMEOUT)
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=client_timeout, auto_decompress=False, trust_env=False
-    ) as session:
-        for _ in range(MAX_REDIRECTS + 1):
-            _, host, port = _split(url)
-            shown = url.split("?", 1)[0][:100]
-            if (host, port) not in checked:
-                checked[(host, port)] = await _resolve(host, port, allow_private)
+    seconds = timeout or FETCH_TIMEOUT
+    timeouts = Timeouts(connect=seconds, idle=seconds, total=seconds)
+    deadline = asyncio.get_running_loop().time() + seconds
+    checked: dict[tuple[str, int], list[str]] = {}
+    for _ in range(MAX_REDIRECTS + 1):
+        _, host, port = _split(url)
+        shown = url.split("?", 1)[0][:100]
+        if (host, port) not in checked:
+            checked[(host, port)] = await _resolve(host, port, allow_private)
+        try:
+            response = await exchange(
+                "GET", url, {"User-Agent": USER_AGENT}, None, timeouts, deadline,
+                addresses=checked[(host, port)],
+            )  # fmt: skip
             try:
-                async with session.get(
-                    yarl.URL(url, encoded=True),
-                    allow_redirects=False,
-                    headers={"Accept-Encoding": "gzip, deflate"},
-                ) as response:
-                    location = response.headers.get("Location")
-                    if response.status in _REDIRECTS and location:
-                        url = str(response.url.join(yarl.URL(location)))
-                        continue
-                    if response.status >= 400:
-                        raise InvalidRequestError(
-                            f"media URL {shown!r} answered HTTP {response.status}"
-                        )
-                    return await _read(response, limit, shown), response.content_type
-            except TimeoutError:
-                raise InvalidRequestError(
-                    f"media URL {shown!r} did not answer within {timeout or FETCH_TIMEOUT} s"
-                ) from None
-            except (aiohttp.ClientError, OSError) as exc:
-                raise InvalidRequestError(f"media URL {shown!r} failed: {exc}") from None
+                location = response.headers.get("Location")
+                if response.status in _REDIRECTS and location:
+                    url = urljoin(url, location)
+                    continue
+                if response.status >= 400:
+                    raise InvalidRequestError(
+                        f"media URL {shown!r} answered HTTP {response.status}"
+                    )
+                return await _read(response, limit, shown), response.content_type
+            finally:
+                response.close()
+        except (TransportTimeout, TimeoutError):
+            raise InvalidRequestError(
+                f"media URL {shown!r} did not answer within {seconds} s"
+            ) from None
+        except (ProtocolError, ConnectionClosed, OSError) as exc:
+            raise InvalidRequestError(f"media URL {shown!r} failed: {exc}") from None
     raise InvalidRequestError(f"media URL {shown!r}: more than {MAX_REDIRECTS} redirects")
