@@ -55,14 +55,19 @@ class Headers(Mapping[str, str]):
     """Response headers: case-insensitive; `h[name]`/`h.get(name)` give the first value,
     `getall(name)` every value, `raw` the pairs as they came."""
 
-    __slots__ = ("_first", "raw")
+    __slots__ = ("_first", "_repeated", "raw")
 
     def __init__(self, raw: list[tuple[str, str]] | None = None) -> None:
         self.raw: list[tuple[str, str]] = raw or []
         first: dict[str, tuple[str, str]] = {}
+        repeated: set[str] = set()
         for name, value in self.raw:
-            first.setdefault(name.lower(), (name, value))
-        self._first = first
+            lowered = name.lower()
+            if lowered in first:
+                repeated.add(lowered)
+            else:
+                first[lowered] = (name, value)
+        self._first, self._repeated = first, repeated
 
     def __getitem__(self, name: str) -> str:
         return self._first[name.lower()][1]
@@ -89,6 +94,9 @@ class Headers(Mapping[str, str]):
 
     def getall(self, name: str) -> list[str]:
         lowered = name.lower()
+        if lowered not in self._repeated:
+            found = self._first.get(lowered)
+            return [] if found is None else [found[1]]
         return [value for key, value in self.raw if key.lower() == lowered]
 
     def __repr__(self) -> str:
@@ -113,14 +121,18 @@ class ResponseHead:
         }
 
 
-def _check(text: str, what: str) -> bytes:
-    try:
-        data = text.encode("latin-1")
-    except UnicodeEncodeError:
-        raise RequestEncodingError(f"{what} must be Latin-1 text") from None
-    if b"\r" in data or b"\n" in data or b"\0" in data:
-        raise RequestEncodingError(f"{what} may not contain a line break or NUL")
-    return data
+#: Header names already checked (names are few and never secret; bounded all the same).
+_good_names: set[str] = set()
+_NAME_BAD = frozenset(" \t:\r\n\0")
+
+
+def _check_names(headers: Mapping[str, str]) -> None:
+    for name in headers:
+        if name not in _good_names:
+            if not name or not name.isascii() or not _NAME_BAD.isdisjoint(name):
+                raise RequestEncodingError(f"not a header name: {name[:40]!r}")
+            if len(_good_names) < 1024:
+                _good_names.add(name)
 
 
 def encode_request(
@@ -129,42 +141,60 @@ def encode_request(
     """The request's bytes: request line, `Host`, the headers, `Content-Length` when there
     is a body (or the method usually has one), and the body. Header names and values with a
     line break (a header injection) or outside Latin-1 are refused with
-    `RequestEncodingError`."""
-    lines = [f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n".encode("ascii")]
-    for name, value in headers.items():
-        if not name or any(c in name for c in " \t:"):
-            raise RequestEncodingError(f"not a header name: {name[:40]!r}")
-        lines.append(_check(name, "a header name") + b": " + _check(value, f"header {name!r}"))
-        lines.append(b"\r\n")
+    `RequestEncodingError` (naming the header, never quoting its value)."""
+    _check_names(headers)
+    lines = [f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"]
+    lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
     if body is not None or method in ("POST", "PUT", "PATCH"):
-        lines.append(b"Content-Length: %d\r\n" % len(body or b""))
-    lines.append(b"\r\n")
-    if body:
-        lines.append(body)
-    return b"".join(lines)
+        lines.append(f"Content-Length: {len(body or b'')}\r\n")
+    lines.append("\r\n")
+    text = "".join(lines)
+    # Every line break is one of ours (one per line, two in the first piece) and nothing is
+    # NUL, else a value has one.
+    breaks = len(lines) + 1
+    if text.count("\n") != breaks or text.count("\r") != breaks or "\0" in text:
+        raise RequestEncodingError(f"{_culprit(headers)} may not contain a line break or NUL")
+    try:
+        head = text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise RequestEncodingError(f"{_culprit(headers, latin=True)} must be Latin-1") from None
+    return head + body if body else head
+
+
+def _culprit(headers: Mapping[str, str], latin: bool = False) -> str:
+    for name, value in headers.items():
+        bad = (
+            not value.isascii() and any(ord(c) > 255 for c in value)
+            if latin
+            else ("\r" in value or "\n" in value or "\0" in value)
+        )
+        if bad:
+            return f"header {name!r}"
+    return "the request line"
 
 
 def _parse_head(block: bytes) -> ResponseHead:
-    lines = block.split(b"\n")
-    status_line = lines[0].rstrip(b"\r")
-    version, _, rest = status_line.partition(b" ")
-    code, _, reason = rest.partition(b" ")
-    if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
+    text = block.decode("latin-1")
+    lines = text.split("\n")
+    status_line = lines[0].rstrip("\r")
+    version, _, rest = status_line.partition(" ")
+    code, _, reason = rest.partition(" ")
+    if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
         raise ProtocolError(f"not an HTTP/1.x status line: {status_line[:100]!r}")
     raw: list[tuple[str, str]] = []
     for ended in lines[1:]:
-        line = ended.rstrip(b"\r")
+        line = ended.rstrip("\r")
         if not line:
             continue
-        if line[0] in b" \t" and raw:  # an obsolete folded line continues the last value
+        if line[0] in " \t" and raw:  # an obsolete folded line continues the last value
             last, before = raw[-1]
-            raw[-1] = (last, f"{before} {line.strip().decode('latin-1')}")
+            raw[-1] = (last, f"{before} {line.strip()}")
             continue
-        name, colon, value = line.partition(b":")
-        if not colon or not name or name != name.strip():
+        name, colon, value = line.partition(":")
+        if not colon or not name or name[-1] in " \t" or name[0] in " \t":
             raise ProtocolError(f"not a header line: {line[:100]!r}")
-        raw.append((name.decode("latin-1"), value.strip().decode("latin-1")))
-    return ResponseHead(version.decode("ascii"), int(code), reason.decode("latin-1"), Headers(raw))
+        raw.append((name, value.strip()))
+    return ResponseHead(version, int(code), reason, Headers(raw))
 
 
 class ResponseParser:
@@ -280,28 +310,33 @@ class ResponseParser:
 
     def _frame(self, head: ResponseHead) -> int:
         """The state the body starts in, from the head (RFC 9112 section 6.3)."""
-        connection = head.tokens("connection")
-        if head.version == "HTTP/1.0":
-            self.keep_alive = "keep-alive" in connection
+        headers = head.headers
+        if "connection" not in headers:
+            self.keep_alive = head.version != "HTTP/1.0"
+        elif head.version == "HTTP/1.0":
+            self.keep_alive = "keep-alive" in head.tokens("connection")
         else:
-            self.keep_alive = "close" not in connection
+            self.keep_alive = "close" not in head.tokens("connection")
         status = head.status
         if self._method == "HEAD" or status in _NO_BODY_STATUSES or status == 101:
             return _DONE
         if self._method == "CONNECT" and 200 <= status < 300:
             return _DONE
-        codings = head.headers.getall("transfer-encoding")
-        if codings:
+        if "transfer-encoding" in headers:
+            codings = headers.getall("transfer-encoding")
             if codings[-1].rsplit(",", 1)[-1].strip().lower() == "chunked":
                 return _CHUNK_SIZE
             self.keep_alive = False
             return _UNTIL_CLOSE
-        lengths = {value.strip() for value in head.headers.getall("content-length")}
-        if not lengths:
+        length = headers.get("content-length")
+        if length is None:
             self.keep_alive = False
             return _UNTIL_CLOSE
-        length = next(iter(lengths))
-        if len(lengths) > 1 or not length.isdigit() or len(length) > 18:
-            raise ProtocolError(f"bad Content-Length: {sorted(lengths)!r}")
+        if "content-length" in headers._repeated:
+            lengths = {value.strip() for value in headers.getall("content-length")}
+            if len(lengths) > 1:
+                raise ProtocolError(f"bad Content-Length: {sorted(lengths)!r}")
+        if not length.isdigit() or len(length) > 18:
+            raise ProtocolError(f"bad Content-Length: {length[:40]!r}")
         self._left = int(length)
         return _LENGTH if self._left else _DONE
