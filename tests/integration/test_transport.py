@@ -378,3 +378,48 @@ async def test_https_through_an_http_proxy_tunnel(
     assert answer == again == {"secure": True}
     port = https_url.rsplit(":", 1)[1]
     assert proxy.connections == [f"localhost:{port}"]  # one tunnel, kept alive for both
+
+
+# -- uvloop (the gateway's loop under `llmrelay serve`) -------------------------------------------
+
+
+def test_the_transport_runs_on_uvloop(test_ca: LoopbackCA, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain and TLS connections, a pooled one reused, a CONNECT tunnel and SOCKS, on uvloop
+    (its transports are not asyncio's classes and its create_connection takes fewer options)."""
+    import uvloop
+
+    from support.proxies import Socks5Proxy
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(test_ca.ca_file))
+
+    async def scenario() -> list[Any]:
+        async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while True:
+                await server.read_request(reader)
+                writer.write(json_reply(b'{"plain": true}'))
+
+        async def hello(request: web.Request) -> web.Response:
+            return web.json_response({"secure": request.secure})
+
+        app = web.Application()
+        app.router.add_get("/hello", hello)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        answers: list[Any] = []
+        try:
+            await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=test_ca.server_context()).start()
+            https = f"https://localhost:{runner.addresses[0][1]}/hello"
+            async with RawServer(keep_alive) as server:
+                answers += [await get_json(server.url), await get_json(server.url)]
+                answers.append(server.accepted)
+            answers.append(await get_json(https))
+            async with HttpProxy() as proxy:
+                answers.append(await get_json(https, request(proxy=proxy.url)))
+            async with Socks5Proxy() as socks:
+                answers.append(await get_json(https, request(proxy=socks.url)))
+        finally:
+            await runner.cleanup()
+        return answers
+
+    secure = {"secure": True}
+    assert uvloop.run(scenario()) == [{"plain": True}, {"plain": True}, 1, secure, secure, secure]

@@ -1,4 +1,5 @@
-"""The gateway, served by a real uvicorn server on loopback from a background thread.
+"""The gateway, served by a real uvicorn server on loopback from a background thread, with
+uvloop and httptools as `llmrelay serve` runs it.
 
     with serve_gateway(GatewayConfig(api_keys=("k",), upstreams=(…,))) as gw:
         OpenAI(base_url=gw.base_url + "/v1", api_key="k")
@@ -47,7 +48,7 @@ def serve_gateway(
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, http="httptools", loop="asyncio",
+            app, host="127.0.0.1", port=port, http="httptools", loop="uvloop",
             lifespan="on", access_log=False, log_level="warning",
             timeout_graceful_shutdown=shutdown_timeout,
         )

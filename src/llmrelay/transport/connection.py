@@ -21,7 +21,7 @@ import os
 import ssl
 from collections import deque
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import unquote, urlsplit
 
 from ..errors import MissingAiohttpSocksError
@@ -87,8 +87,7 @@ class Connection(asyncio.Protocol):
     # -- asyncio callbacks ---------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def data_received(self, data: bytes) -> None:
         parser = self.parser
@@ -284,9 +283,12 @@ async def open_connection(
     server_hostname = host if context is not None else None
     if proxy is None:
         if not addresses:
-            _, connection = await loop.create_connection(
-                Connection, host, port, ssl=context, happy_eyeballs_delay=0.25
-            )
+            if isinstance(loop, asyncio.BaseEventLoop):  # Happy Eyeballs (uvloop has none)
+                _, connection = await loop.create_connection(
+                    Connection, host, port, ssl=context, happy_eyeballs_delay=0.25
+                )
+            else:
+                _, connection = await loop.create_connection(Connection, host, port, ssl=context)
             return connection
         error: OSError | None = None
         for address in addresses:
@@ -323,8 +325,7 @@ async def open_connection(
     except BaseException:
         connection.close()
         raise
-    assert isinstance(transport, asyncio.Transport)
-    connection.transport = transport
+    connection.transport = cast(asyncio.Transport, transport)
     return connection
 
 
