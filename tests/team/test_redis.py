@@ -121,6 +121,10 @@ def test_redis_restarted_mid_traffic(
     with gateways([closed, opened]) as (strict, lenient):
         key = create_key(strict.url, rpm=1000)
         before = burst([strict.url, lenient.url], key["key"], 10)
+        # usage is written just behind the answers: let it land before the outage, so that
+        # the spool holds the outage's records alone (bounded wait)
+        _eventually(lambda: admin(strict.url, "GET", f"/v1/usage?key={key['id']}")[1]["data"],
+                    10, len)  # fmt: skip
         redis_server.stop()
         down_strict = burst([strict.url], key["key"], 3)
         down_lenient = burst([lenient.url], key["key"], 3)

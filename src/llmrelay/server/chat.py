@@ -9,13 +9,13 @@ failover has had its chance by then). After it, a stream ends with the surface's
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..client.client import AsyncStream
 from ..errors import InvalidMessagesError
+from ..jsonio import dumps, loads
 from ..protocols.fields import FieldError
 from ..protocols.openai.gateway import ChatRequest
 from .failures import Failure, failure_for
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from .app import Exchange, Gateway
 
 __all__ = ["Surface", "serve_chat"]
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +46,7 @@ class Surface:
 async def send_failure(
     send: Any, surface: Surface, failure: Failure, extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    body = _dumps(surface.error_body(failure)).encode()
+    body = dumps(surface.error_body(failure))
     await send_json(send, failure.status, body, failure.headers() + (extra or []))
 
 
@@ -74,7 +72,7 @@ async def serve_chat(
     gateway: Gateway, exchange: Exchange, surface: Surface, raw: bytes, receive: Any, send: Any
 ) -> None:
     try:
-        body = json.loads(raw)
+        body = loads(raw)
     except ValueError as exc:
         failure = Failure(400, "invalid_request_error", f"the body is not valid JSON: {exc}")
         return await _fail(exchange, send, surface, failure)
@@ -131,7 +129,7 @@ async def _answer(
             completion = await answer
             exchange.note(completion.provider, completion.usage)
             headers = _provider_header(completion.provider)
-            data = _dumps(surface.answer(completion)).encode()
+            data = dumps(surface.answer(completion))
             exchange.status = 200
             return await send_json(send, 200, data, headers)
         # Virtual keys are billed from the upstream's usage: ask for it (the caller's encoder

@@ -9,11 +9,11 @@ decoder's own exception (which quotes the text unmasked) is not chained.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IncompleteResponseError, ResponseError, ResponseTooLargeError, redact
+from ..jsonio import loads
 from .ndjson import NDJSONDecodeError, NDJSONDecoder, NDJSONLineTooLargeError
 from .sse import ServerSentEvent, SSEDecoder, SSEEventTooLargeError
 
@@ -70,7 +70,7 @@ async def read_json(response: Response, request: Request) -> Any:
     """The whole body as JSON; a body that is not JSON is a `ResponseError`."""
     raw = await read_body(response, request)
     try:
-        return json.loads(raw)
+        return loads(raw)
     except ValueError:
         snippet = _quote(raw[:200].decode("utf-8", "replace"), request)
         raise ResponseError(

@@ -49,6 +49,7 @@ from ..errors import (
     error_from_body,
     redact,
 )
+from ..jsonio import dumps
 from .body import MAX_BODY_BYTES, MAX_EVENT_BYTES, event_json, iter_ndjson, iter_sse, read_json
 from .exchange import Response, exchange, split_url
 from .failures import cause, map_exception, retryable
@@ -275,7 +276,7 @@ async def _open(method: str, url: str, request: Request) -> Response:
         data = urllib.parse.urlencode(request.form).encode()
         _default(headers, "Content-Type", "application/x-www-form-urlencoded")
     elif request.json is not None:
-        data = json.dumps(request.json).encode()
+        data = dumps(request.json)
         _default(headers, "Content-Type", "application/json")
     attempt = 0
     while True:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..jsonio import loads
+
 __all__ = ["NDJSONDecodeError", "NDJSONDecoder", "NDJSONLineTooLargeError"]
 
 _JSON_WS = b" \t\r\n"
@@ -106,7 +108,7 @@ class NDJSONDecoder:
         if not line.strip(_JSON_WS):
             return _BLANK
         try:
-            return json.loads(line.decode("utf-8"))
+            return loads(line.decode("utf-8"))
         except UnicodeDecodeError as exc:
             reason = f"invalid UTF-8 ({exc.reason} at byte {exc.start})"
         except json.JSONDecodeError as exc:

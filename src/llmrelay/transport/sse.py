@@ -25,9 +25,10 @@ appended to a buffer, and each byte is split into lines (in C) once.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from ..jsonio import loads
 
 __all__ = ["SSEDecoder", "SSEEventTooLargeError", "ServerSentEvent"]
 
@@ -52,7 +53,7 @@ class ServerSentEvent:
 
     def json(self) -> Any:
         """Parse ``data`` as JSON (raises `json.JSONDecodeError`, a ValueError, if it is not)."""
-        return json.loads(self.data)
+        return loads(self.data)
 
 
 class SSEEventTooLargeError(ValueError):
