@@ -105,6 +105,14 @@ async def test_client_base64_is_the_float_vector(tiny_llama_path: pathlib.Path) 
     assert packed.provider == "LocalLlama"
 
 
+async def test_the_default_client_routes_a_gguf_path_here(tiny_llama_path: pathlib.Path) -> None:
+    from llmrelay.client import AsyncClient
+
+    answer = await AsyncClient().embeddings.create(model=str(tiny_llama_path), input="the cat")
+    assert answer.provider == "LocalLlama"
+    assert len(answer.data[0].embedding) == EMBEDDING_LENGTH
+
+
 async def test_smollm2_puts_related_sentences_closer(smollm2_path: pathlib.Path) -> None:
     answer = await LocalLlama.create_embeddings("", [
         "The capital of France is Paris.", "Paris is the largest city in France.",

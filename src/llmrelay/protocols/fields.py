@@ -9,6 +9,7 @@ the field (`param`), for the OpenAI- or Anthropic-shaped 400 the gateway answers
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "is_int",
     "is_number",
     "is_str_list",
+    "load_object",
     "take",
 ]
 
@@ -41,6 +43,17 @@ class FieldError(InvalidRequestError):
     def __init__(self, param: str, message: str, *, status_code: int = 400) -> None:
         super().__init__(message, status_code=status_code)
         self.param = param
+
+
+def load_object(raw: bytes) -> dict[str, Any]:
+    """A request body that must be one JSON object (`FieldError` on `body` otherwise)."""
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise FieldError("body", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise FieldError("body", "the body must be a JSON object")
+    return body
 
 
 def is_number(value: Any) -> bool:
