@@ -13,19 +13,15 @@ import httpx
 import openai
 import pytest
 
-from gateway.conftest import ANTHROPIC_KEY, GATEWAY_KEY, OPENAI_KEY, SECRETS, stack_config
-from support.fake_anthropic import FakeAnthropic
-from support.fake_openai import CutStream, FakeOpenAI, Reply, ToolCall
+from gateway.conftest import GATEWAY_KEY, SECRETS, Stack, cleared, open_stack
+from support.fake_openai import CutStream, Reply
+from support.fake_responses import WEATHER, WEATHER_CALL
 from support.faults import Cut, sse
-from support.gateway import RunningGateway, serve_gateway
 
 pytestmark = pytest.mark.integration
 
 OTHER_KEY = "gw-test-other-key-9876543210"
-WEATHER = {"type": "function", "name": "get_weather", "description": "Weather of a city",
-           "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                          "required": ["city"]}}  # fmt: skip
-CALL = ToolCall("get_weather", '{"city": "Paris"}', id="call_paris")
+CALL = WEATHER_CALL
 TEXT_EVENTS = [
     "response.created", "response.in_progress", "response.output_item.added",
     "response.content_part.added", "response.output_text.delta", "response.output_text.delta",
@@ -34,42 +30,25 @@ TEXT_EVENTS = [
 ]  # fmt: skip
 
 
-class Stack:
-    def __init__(self, gateway: RunningGateway, fake: FakeOpenAI, ant: FakeAnthropic) -> None:
-        self.gateway, self.openai, self.anthropic = gateway, fake, ant
+def client(stack: Stack, key: str = GATEWAY_KEY) -> openai.OpenAI:
+    return openai.OpenAI(base_url=stack.gateway.base_url, api_key=key, max_retries=0)
 
-    def sdk(self, key: str = GATEWAY_KEY) -> openai.OpenAI:
-        return openai.OpenAI(base_url=self.gateway.base_url, api_key=key, max_retries=0)
 
-    def post(self, body: dict[str, Any], key: str = GATEWAY_KEY) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {key}"}
-        return httpx.post(f"{self.gateway.base_url}/responses", json=body, headers=headers)
+def post(stack: Stack, body: dict[str, Any], key: str = GATEWAY_KEY) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"}
+    return httpx.post(f"{stack.gateway.base_url}/responses", json=body, headers=headers)
 
 
 @pytest.fixture(scope="module")
 def module_stack() -> Iterator[Stack]:
-    with (
-        pytest.MonkeyPatch.context() as env,
-        FakeOpenAI.in_thread(api_key=OPENAI_KEY) as fake,
-        FakeAnthropic.in_thread(models=("claude-sonnet-4-5",), api_key=ANTHROPIC_KEY) as ant,
-    ):
-        env.setenv("TEST_UPSTREAM_KEY", OPENAI_KEY)
-        env.setenv("OPENAI_API_KEY", OPENAI_KEY)  # OpenAI's own /responses: the same fake
-        env.setenv("OPENAI_BASE_URL", fake.base_url)
-        env.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
-        env.setenv("ANTHROPIC_BASE_URL", ant.base_url)
-        config = stack_config(fake.base_url, api_keys=(GATEWAY_KEY, OTHER_KEY),
-                              responses_store_size=4)  # fmt: skip
-        with serve_gateway(config) as gateway:
-            yield Stack(gateway, fake, ant)
+    keys = (GATEWAY_KEY, OTHER_KEY)
+    with open_stack(openai_provider=True, api_keys=keys, responses_store_size=4) as running:
+        yield running
 
 
 @pytest.fixture
 def stack(module_stack: Stack) -> Stack:
-    for fake in (module_stack.openai, module_stack.anthropic):
-        fake._queue.clear()
-        fake.requests.clear()
-    return module_stack
+    return cleared(module_stack)
 
 
 def no_secrets(text: str) -> None:
@@ -81,7 +60,7 @@ def no_secrets(text: str) -> None:
 
 
 def test_plain_and_streamed_over_chat(stack: Stack) -> None:
-    with stack.sdk() as sdk:
+    with client(stack) as sdk:
         plain = sdk.responses.create(model="gpt-4o-mini", input="Hi", instructions="Brief")
         assert plain.output_text == "Hello world"
         assert plain.usage is not None
@@ -100,7 +79,7 @@ def test_plain_and_streamed_over_chat(stack: Stack) -> None:
 
 def test_the_stream_is_openai_sse_with_event_lines(stack: Stack) -> None:
     body = {"model": "gpt-4o-mini", "input": "Hi", "stream": True}
-    answer = stack.post(body)
+    answer = post(stack, body)
     assert answer.headers["content-type"].startswith("text/event-stream")
     blocks = [b for b in answer.text.split("\n\n") if b]
     assert blocks[0].startswith("event: response.created\ndata: {")
@@ -112,7 +91,7 @@ def test_the_stream_is_openai_sse_with_event_lines(stack: Stack) -> None:
 
 def test_a_function_tool_across_two_turns_with_previous_response_id(stack: Stack) -> None:
     stack.openai.script(Reply(content=None, tool_calls=[CALL]))
-    with stack.sdk() as sdk:
+    with client(stack) as sdk:
         first = sdk.responses.create(model="gpt-4o-mini", input="Weather?", tools=[WEATHER])
         call = first.output[0]
         assert call.type == "function_call"
@@ -132,7 +111,7 @@ def test_a_function_tool_across_two_turns_with_previous_response_id(stack: Stack
 
 
 def test_a_streamed_turn_is_kept_and_continued(stack: Stack) -> None:
-    with stack.sdk() as sdk:
+    with client(stack) as sdk:
         events = list(sdk.responses.create(model="gpt-4o-mini", input="Hi", stream=True))
         first = events[-1].response
         second = sdk.responses.create(model="gpt-4o-mini", input="And?",
@@ -145,7 +124,7 @@ def test_a_streamed_turn_is_kept_and_continued(stack: Stack) -> None:
 
 def test_a_cut_upstream_stream_ends_with_an_error_event(stack: Stack) -> None:
     stack.openai.script(CutStream(chunks=3))
-    with stack.sdk() as sdk:
+    with client(stack) as sdk:
         events = list(sdk.responses.create(model="gpt-4o-mini", input="Hi", stream=True))
     types = [e.type for e in events]
     assert "response.output_text.delta" in types
@@ -159,11 +138,11 @@ def test_a_cut_upstream_stream_ends_with_an_error_event(stack: Stack) -> None:
 
 
 def test_another_callers_response_and_unknown_ids_are_404(stack: Stack) -> None:
-    with stack.sdk() as sdk:
+    with client(stack) as sdk:
         mine = sdk.responses.create(model="gpt-4o-mini", input="Hi")
     before = len(stack.openai.requests)
     for response_id, key in ((mine.id, OTHER_KEY), ("resp_unknown", GATEWAY_KEY)):
-        answer = stack.post({"model": "gpt-4o-mini", "input": "More",
+        answer = post(stack, {"model": "gpt-4o-mini", "input": "More",
                              "previous_response_id": response_id}, key)  # fmt: skip
         assert answer.status_code == 404
         error = answer.json()["error"]
@@ -171,12 +150,12 @@ def test_another_callers_response_and_unknown_ids_are_404(stack: Stack) -> None:
                                                    "previous_response_not_found")  # fmt: skip
         assert response_id in error["message"]
     assert len(stack.openai.requests) == before  # nothing went upstream
-    with stack.sdk(OTHER_KEY) as other, pytest.raises(openai.NotFoundError):
+    with client(stack, OTHER_KEY) as other, pytest.raises(openai.NotFoundError):
         other.responses.create(model="gpt-4o-mini", input="x", previous_response_id=mine.id)
 
 
 def test_the_store_is_bounded_and_store_false_keeps_nothing(stack: Stack) -> None:
-    with stack.sdk() as sdk:
+    with client(stack) as sdk:
         oldest = sdk.responses.create(model="gpt-4o-mini", input="0")
         kept = [sdk.responses.create(model="gpt-4o-mini", input=str(i)) for i in range(1, 5)]
         unkept = sdk.responses.create(model="gpt-4o-mini", input="x", store=False)
@@ -192,7 +171,7 @@ def test_the_store_is_bounded_and_store_false_keeps_nothing(stack: Stack) -> Non
 
 
 def test_responses_to_chat_to_anthropic_plain_stream_and_tool_turns(stack: Stack) -> None:
-    with stack.sdk() as sdk:
+    with client(stack) as sdk:
         plain = sdk.responses.create(model="claude", input="Hi")
         assert plain.output_text == "Hello world"
         events = list(sdk.responses.create(model="claude", input="Hi", stream=True))
@@ -223,7 +202,7 @@ def test_responses_to_chat_to_anthropic_plain_stream_and_tool_turns(stack: Stack
 
 def test_openai_gets_its_own_endpoint_and_previous_response_id_as_is(stack: Stack) -> None:
     stack.openai.script(Reply(content=None, tool_calls=[CALL]))
-    with stack.sdk() as sdk:
+    with client(stack) as sdk:
         first = sdk.responses.create(model="gpt-4o-mini", input="Weather?", tools=[WEATHER],
                                      extra_body={"provider": "OpenAI"})  # fmt: skip
         assert stack.openai.requests[-1].path == "/v1/responses"
@@ -238,7 +217,7 @@ def test_openai_gets_its_own_endpoint_and_previous_response_id_as_is(stack: Stac
     assert sent.body["input"] == [output]
     assert events[-1].type == "response.completed"
     assert events[-1].response.previous_response_id == first.id
-    other = stack.post({"model": "gpt-4o-mini", "input": "x", "provider": "OpenAI",
+    other = post(stack, {"model": "gpt-4o-mini", "input": "x", "provider": "OpenAI",
                         "previous_response_id": first.id}, OTHER_KEY)  # fmt: skip
     assert other.status_code == 404
 
@@ -251,7 +230,7 @@ def test_a_cut_stream_of_openais_endpoint_ends_with_an_error_event(stack: Stack)
              "output_index": 0, "content_index": 0, "delta": "Hel"}  # fmt: skip
     stack.openai.script(Cut(sse(created, "response.created") +
                             sse(delta, "response.output_text.delta")))  # fmt: skip
-    answer = stack.post({"model": "gpt-4o-mini", "input": "Hi", "stream": True,
+    answer = post(stack, {"model": "gpt-4o-mini", "input": "Hi", "stream": True,
                          "provider": "OpenAI"})  # fmt: skip
     blocks = [b for b in answer.text.split("\n\n") if b]
     assert [b.split("\n")[0] for b in blocks] == [
@@ -286,14 +265,14 @@ def test_a_cut_stream_of_openais_endpoint_ends_with_an_error_event(stack: Stack)
 def test_bad_requests_are_400_naming_the_field(
     stack: Stack, body: dict[str, Any], param: str
 ) -> None:
-    answer = stack.post(body)
+    answer = post(stack, body)
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["param"] == param
     assert stack.openai.requests == []
 
 
 def test_unknown_provider_is_404_and_the_key_is_required(stack: Stack) -> None:
-    answer = stack.post({"model": "m", "input": "Hi", "provider": "NoSuchProvider"})
+    answer = post(stack, {"model": "m", "input": "Hi", "provider": "NoSuchProvider"})
     assert answer.status_code == 404
     assert answer.json()["error"]["param"] == "provider"
     assert httpx.post(f"{stack.gateway.base_url}/responses", json={}).status_code == 401

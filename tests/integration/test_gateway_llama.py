@@ -12,6 +12,7 @@ import openai
 import pytest
 
 from llmrelay.server.config import GatewayConfig, Upstream
+from support.fake_responses import WEATHER
 from support.gateway import RunningGateway, serve_gateway
 
 pytestmark = pytest.mark.integration
@@ -75,11 +76,6 @@ def test_llama_server_errors_keep_their_status(gateway: RunningGateway) -> None:
     sdk = openai.OpenAI(base_url=gateway.base_url, api_key=KEY, max_retries=0)
     with sdk, pytest.raises(openai.BadRequestError):
         sdk.chat.completions.create(model="local", max_tokens=4, messages=too_long)
-
-
-WEATHER = {"type": "function", "name": "get_weather", "description": "Weather of a city",
-           "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                          "required": ["city"]}}  # fmt: skip
 
 
 def test_embeddings_floats_base64_and_order(gateway: RunningGateway) -> None:

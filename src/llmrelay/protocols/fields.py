@@ -23,6 +23,8 @@ __all__ = [
     "is_number",
     "is_str_list",
     "load_object",
+    "provider_field",
+    "stream_field",
     "take",
 ]
 
@@ -54,6 +56,22 @@ def load_object(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise FieldError("body", "the body must be a JSON object")
     return body
+
+
+def stream_field(body: Mapping[str, Any]) -> bool:
+    """The request's `stream` flag (absent or null: False)."""
+    stream = body.get("stream", False)
+    if stream is not None and not isinstance(stream, bool):
+        raise FieldError("stream", "stream: must be a boolean")
+    return bool(stream)
+
+
+def provider_field(body: Mapping[str, Any]) -> str | None:
+    """The `provider` extension field: the name of the provider to use, if given."""
+    provider = body.get("provider")
+    if provider is not None and not isinstance(provider, str):
+        raise FieldError("provider", "provider: must be a provider's name")
+    return provider
 
 
 def is_number(value: Any) -> bool:

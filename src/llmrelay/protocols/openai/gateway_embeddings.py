@@ -15,7 +15,7 @@ from typing import Any
 
 from ...errors import InvalidRequestError
 from ...providers.embeddings import normalize_input
-from ..fields import FieldError, is_int, load_object, take
+from ..fields import FieldError, is_int, load_object, provider_field, take
 
 __all__ = ["EmbeddingRequest", "parse_embeddings"]
 
@@ -48,9 +48,7 @@ def parse_embeddings(raw: bytes, allowed: Collection[str] = ()) -> EmbeddingRequ
         inputs = normalize_input(body["input"])
     except InvalidRequestError as exc:
         raise FieldError("input", f"input: {exc.message}") from None
-    provider = body.get("provider")
-    if provider is not None and not isinstance(provider, str):
-        raise FieldError("provider", "provider: must be a provider's name")
+    provider = provider_field(body)
     rest = {k: v for k, v in body.items() if k not in ("model", "input", "provider")}
     params = take(rest, KNOWN, (), allowed)
     dimensions = params.get("dimensions")

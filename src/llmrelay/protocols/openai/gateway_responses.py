@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...transport.sse_encode import encode_event
-from ..fields import FieldError, is_int, is_number, load_object, take
+from ..fields import FieldError, is_int, is_number, load_object, provider_field, stream_field, take
 from .responses_chat import OPENAI_FIELDS
 
 __all__ = [
@@ -72,12 +72,8 @@ def parse_responses(raw: bytes, allowed: Collection[str] = ()) -> ResponsesReque
         raise FieldError("input", "input: required, a string or a non-empty list of items")
     if isinstance(input, list) and not all(isinstance(item, Mapping) for item in input):
         raise FieldError("input", "input: every item must be an object")
-    stream = body.get("stream", False)
-    if stream is not None and not isinstance(stream, bool):
-        raise FieldError("stream", "stream: must be a boolean")
-    provider = body.get("provider")
-    if provider is not None and not isinstance(provider, str):
-        raise FieldError("provider", "provider: must be a provider's name")
+    stream = stream_field(body)
+    provider = provider_field(body)
     rest = {k: v for k, v in body.items() if k not in ("model", "input", "stream", "provider")}
     taken = take(rest, KNOWN, (), allowed)
     fields = {k: v for k, v in taken.items() if k in KNOWN}
