@@ -6,6 +6,8 @@ never end looking complete when they were cut."""
 from __future__ import annotations
 
 import json
+import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +16,7 @@ import openai
 import pytest
 
 from gateway.conftest import GATEWAY_KEY, SECRETS, Stack, cleared, open_stack
-from support.fake_openai import CutStream, Reply
+from support.fake_openai import CutStream, Reply, Stall
 from support.fake_responses import WEATHER, WEATHER_CALL
 from support.faults import Cut, sse
 
@@ -276,3 +278,23 @@ def test_unknown_provider_is_404_and_the_key_is_required(stack: Stack) -> None:
     assert answer.status_code == 404
     assert answer.json()["error"]["param"] == "provider"
     assert httpx.post(f"{stack.gateway.base_url}/responses", json={}).status_code == 401
+
+
+def test_a_client_that_disconnects_mid_stream_cancels_the_upstream(stack: Stack) -> None:
+    stack.openai.script(Stall("body", chunks=2))
+    before = stack.openai.disconnects.value
+    data = json.dumps({"model": "gpt-4o-mini", "input": "Hi", "stream": True}).encode()
+    host, port = stack.gateway.url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
+    sock.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Authorization: Bearer " + GATEWAY_KEY.encode() + b"\r\nContent-Length: "
+                 + str(len(data)).encode() + b"\r\n\r\n" + data)  # fmt: skip
+    received = b""
+    while b"response.output_text.delta" not in received:
+        received += sock.recv(65536)
+    sock.close()
+    stack.openai.disconnects.wait(before + 1, timeout=1.0)  # the upstream saw it go
+    deadline = time.monotonic() + 1.0
+    while stack.gateway.app.limit.in_flight and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert stack.gateway.app.limit.in_flight == 0
