@@ -6,6 +6,7 @@ that they reach the upstream and never surface anywhere else.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -53,8 +54,11 @@ def stack_config(openai_url: str, **changes: object) -> GatewayConfig:
     return config.with_(**changes)
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
+@contextlib.contextmanager
+def open_stack(*, openai_provider: bool = False, **changes: object) -> Iterator[Stack]:
+    """The fakes and a gateway in front of them (`changes` to its config). With
+    `openai_provider`, the `OpenAI` provider (its own /responses too) talks to the OpenAI
+    fake."""
     with (
         pytest.MonkeyPatch.context() as env,
         FakeOpenAI.in_thread(api_key=OPENAI_KEY) as openai_fake,
@@ -63,14 +67,28 @@ def stack() -> Iterator[Stack]:
         env.setenv("TEST_UPSTREAM_KEY", OPENAI_KEY)
         env.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
         env.setenv("ANTHROPIC_BASE_URL", ant.base_url)
-        with serve_gateway(stack_config(openai_fake.base_url)) as gateway:
+        if openai_provider:
+            env.setenv("OPENAI_API_KEY", OPENAI_KEY)
+            env.setenv("OPENAI_BASE_URL", openai_fake.base_url)
+        with serve_gateway(stack_config(openai_fake.base_url, **changes)) as gateway:
             yield Stack(gateway, openai_fake, ant)
+
+
+def cleared(stack: Stack) -> Stack:
+    """`stack` with empty scripts and request logs."""
+    for fake in (stack.openai, stack.anthropic):
+        fake._queue.clear()
+        fake.requests.clear()
+    return stack
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    with open_stack() as running:
+        yield running
 
 
 @pytest.fixture
 def fresh(stack: Stack) -> Stack:
     """The shared stack with empty scripts and request logs."""
-    for fake in (stack.openai, stack.anthropic):
-        fake._queue.clear()
-        fake.requests.clear()
-    return stack
+    return cleared(stack)

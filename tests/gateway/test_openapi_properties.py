@@ -65,6 +65,6 @@ def test_the_served_document_is_the_schema(stack: Stack) -> None:
     assert served == openapi_spec()
     assert set(served["paths"]) == {
         "/v1/chat/completions", "/v1/messages", "/v1/images/generations", "/v1/images/edits",
-        "/v1/models", "/v1/models/{model}",
+        "/v1/embeddings", "/v1/responses", "/v1/models", "/v1/models/{model}",
         "/v1/providers", "/health", "/metrics", "/openapi.json",
     }  # fmt: skip

@@ -25,6 +25,18 @@ def llama_server_url(tiny_llama_path: pathlib.Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def llama_embedding_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A llama-cpp-python server in embedding mode (`--embedding true`) on the tiny model whose
+    metadata names mean pooling (the server has no pooling setting of its own)."""
+    import gguf
+
+    path = tmp_path_factory.mktemp("models") / "tiny-mean.gguf"
+    write_tiny_llama(path, seed=0, pooling=gguf.PoolingType.MEAN)
+    with running_llama_server(path, extra_args=["--embedding", "true"]) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="session")
 def smollm2_path() -> pathlib.Path:
     """The SmolLM2 model of the `local` extra, after checking in a child process that this
     llama.cpp build runs it (a native build crashes on quantized models on some CPUs)."""

@@ -153,6 +153,12 @@ async def test_vertex_predict(tmp_path: pathlib.Path, monkeypatch: pytest.Monkey
     assert tokens == 1  # the cached token is reused
 
 
-async def test_retry_provider_is_refused() -> None:
+async def test_a_failover_list_is_refused_and_unknown_models_are_not_found() -> None:
+    from llmrelay.errors import ModelNotFoundError
+    from llmrelay.providers.retry_provider import IterListProvider
+
+    chain = IterListProvider([OpenaiTemplate, OllamaNative])
     with pytest.raises(InvalidRequestError, match="one provider"):
-        await AsyncClient().embeddings.create(model="emb", input="x")
+        await AsyncClient(provider=chain).embeddings.create(model="emb", input="x")
+    with pytest.raises(ModelNotFoundError):  # routed by name: nothing serves it
+        await AsyncClient().embeddings.create(model="no-such-embedding-model", input="x")

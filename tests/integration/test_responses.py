@@ -20,15 +20,13 @@ from llmrelay.errors import UnsupportedParameterError
 from llmrelay.Provider.anthropic import Anthropic
 from llmrelay.Provider.openai_compatible import OpenaiTemplate
 from support.fake_anthropic import FakeAnthropic
-from support.fake_openai import FakeOpenAI, Reply, StreamThenError, ToolCall
+from support.fake_openai import FakeOpenAI, Reply, StreamThenError
+from support.fake_responses import WEATHER, WEATHER_CALL
 
 pytestmark = pytest.mark.integration
 
 KEY = "sk-test"
-WEATHER = {"type": "function", "name": "get_weather", "description": "Weather of a city",
-           "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                          "required": ["city"]}}  # fmt: skip
-CALL = ToolCall("get_weather", '{"city": "Paris"}', id="call_paris")
+CALL = WEATHER_CALL
 EVENTS: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
 
 

@@ -31,12 +31,19 @@ from support.fake_openai import (
     Reply,
     Status,
     StreamThenError,
+    ToolCall,
     _json,
     _open_stream,
     _pieces,
     _status,
     error_body,
 )
+
+#: A Responses function tool, and the call of it that tests script.
+WEATHER = {"type": "function", "name": "get_weather", "description": "Weather of a city",
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                          "required": ["city"]}}  # fmt: skip
+WEATHER_CALL = ToolCall("get_weather", '{"city": "Paris"}', id="call_paris")
 
 
 def _items(reply: Reply, ids: itertools.count[int]) -> list[dict[str, Any]]:

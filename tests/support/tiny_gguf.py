@@ -90,10 +90,13 @@ def _output_bias(tokens: list[str], token_types: list[int]) -> np.ndarray:
     return bias
 
 
-def write_tiny_llama(path: pathlib.Path, *, seed: int = 0) -> pathlib.Path:
+def write_tiny_llama(
+    path: pathlib.Path, *, seed: int = 0, pooling: gguf.PoolingType | None = None
+) -> pathlib.Path:
     """Write a tiny random llama GGUF model to ``path`` and return ``path``.
 
-    The same ``seed`` always produces a byte-identical file.
+    The same ``seed`` always produces a byte-identical file. ``pooling`` names the pooling of
+    an embedding model in the metadata (llama.cpp then pools its embeddings so).
     """
     path = pathlib.Path(path)
     rng = np.random.default_rng(seed)
@@ -127,6 +130,8 @@ def write_tiny_llama(path: pathlib.Path, *, seed: int = 0) -> pathlib.Path:
         writer.add_eos_token_id(EOS_ID)
         writer.add_unk_token_id(UNK_ID)
         writer.add_chat_template(CHAT_TEMPLATE)
+        if pooling is not None:
+            writer.add_pooling_type(pooling)
 
         token_embd = rand(vocab_size, EMBEDDING_LENGTH)
         token_embd[:, 0] = _BIAS_CHANNEL_VALUE

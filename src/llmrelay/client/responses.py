@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidRequestError, LLMRelayError, UnsupportedParameterError
 from ..protocols.openai.responses_chat import (
+    CHAT_FIELDS,
+    OPENAI_FIELDS,
     ResponseBuilder,
     input_to_messages,
     tool_choice_to_chat,
@@ -41,20 +43,9 @@ __all__ = [
     "ResponseObject",
     "Responses",
     "create_response",
+    "has_responses_api",
     "response_events",
 ]
-
-#: The Responses fields sent to OpenAI's endpoint as given (besides model, input, stream).
-OPENAI_FIELDS = frozenset(
-    {"instructions", "tools", "tool_choice", "temperature", "top_p", "max_output_tokens",
-     "previous_response_id", "parallel_tool_calls", "store", "metadata", "user", "reasoning",
-     "text", "truncation", "include", "service_tier"}
-)  # fmt: skip
-#: The Responses fields that have a meaning over chat.
-CHAT_FIELDS = frozenset(
-    {"instructions", "tools", "tool_choice", "temperature", "top_p", "max_output_tokens",
-     "parallel_tool_calls", "metadata", "user", "store"}
-)  # fmt: skip
 
 
 class ResponseObject:
@@ -183,6 +174,11 @@ def _as_chunk(completion: dict[str, Any]) -> dict[str, Any]:
     return {"choices": choices, "usage": completion.get("usage")}
 
 
+def has_responses_api(provider: ProviderType) -> bool:
+    """Whether `provider` gets OpenAI's own `/responses` (else the request goes over chat)."""
+    return bool(getattr(provider, "responses_api", False)) and hasattr(provider, "create_response")
+
+
 async def response_events(
     provider: ProviderType,
     model: str,
@@ -201,7 +197,7 @@ async def response_events(
         raise InvalidRequestError(f"model must be a string, not {type(model).__name__}")
     fields = {k: v for k, v in (fields or {}).items() if v is not None}
     native = getattr(provider, "create_response", None)
-    if native is not None and getattr(provider, "responses_api", False):
+    if native is not None and has_responses_api(provider):
         unknown = sorted(set(fields) - OPENAI_FIELDS)
         if unknown:
             raise UnsupportedParameterError(f"unsupported Responses field {unknown[0]!r}")

@@ -9,6 +9,7 @@ the field (`param`), for the OpenAI- or Anthropic-shaped 400 the gateway answers
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -21,6 +22,9 @@ __all__ = [
     "is_int",
     "is_number",
     "is_str_list",
+    "load_object",
+    "provider_field",
+    "stream_field",
     "take",
 ]
 
@@ -41,6 +45,33 @@ class FieldError(InvalidRequestError):
     def __init__(self, param: str, message: str, *, status_code: int = 400) -> None:
         super().__init__(message, status_code=status_code)
         self.param = param
+
+
+def load_object(raw: bytes) -> dict[str, Any]:
+    """A request body that must be one JSON object (`FieldError` on `body` otherwise)."""
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise FieldError("body", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise FieldError("body", "the body must be a JSON object")
+    return body
+
+
+def stream_field(body: Mapping[str, Any]) -> bool:
+    """The request's `stream` flag (absent or null: False)."""
+    stream = body.get("stream", False)
+    if stream is not None and not isinstance(stream, bool):
+        raise FieldError("stream", "stream: must be a boolean")
+    return bool(stream)
+
+
+def provider_field(body: Mapping[str, Any]) -> str | None:
+    """The `provider` extension field: the name of the provider to use, if given."""
+    provider = body.get("provider")
+    if provider is not None and not isinstance(provider, str):
+        raise FieldError("provider", "provider: must be a provider's name")
+    return provider
 
 
 def is_number(value: Any) -> bool:

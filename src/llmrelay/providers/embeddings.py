@@ -78,10 +78,14 @@ def normalize_input(value: object) -> list[str] | list[list[int]]:
     )
 
 
-def require_model(model: object, provider: str) -> str:
+def require_model(model: object, owner: Any) -> str:
+    """The model id to send: a name is required; the provider's (string) aliases are followed,
+    so a gateway route `public → provider/model-id` sends the id."""
+    name = owner.__name__
     if not model or not isinstance(model, str):
-        raise InvalidRequestError("embeddings need a model name", provider=provider)
-    return model
+        raise InvalidRequestError("embeddings need a model name", provider=name)
+    target = (getattr(owner, "model_aliases", None) or {}).get(model, model)
+    return target if isinstance(target, str) else model
 
 
 async def post_json(owner: Any, url: str, request: Request) -> Any:

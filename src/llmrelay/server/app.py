@@ -23,12 +23,15 @@ from ..errors import redact
 from . import anthropic_messages, openai_chat
 from .chat import Surface, send_failure, serve_chat
 from .config import GatewayConfig
+from .embeddings import serve_embeddings
 from .failures import Failure
 from .images import serve_images
 from .limits import InflightLimit
 from .metrics import Metrics
 from .models import HEALTH, Catalog
 from .openapi import openapi_spec
+from .response_store import ResponseStore
+from .responses import serve_responses
 from .routing import Router
 from .streaming import send_json
 from .team import Team, TeamRequest
@@ -45,6 +48,8 @@ _ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "/v1/messages": ("/v1/messages", ("POST",)),
     "/v1/images/generations": ("/v1/images/generations", ("POST",)),
     "/v1/images/edits": ("/v1/images/edits", ("POST",)),
+    "/v1/embeddings": ("/v1/embeddings", ("POST",)),
+    "/v1/responses": ("/v1/responses", ("POST",)),
     "/v1/models": ("/v1/models", ("GET", "HEAD")),
     "/v1/providers": ("/v1/providers", ("GET", "HEAD")),
     "/metrics": ("/metrics", ("GET", "HEAD")),
@@ -108,6 +113,10 @@ class Gateway:
         self.metrics = Metrics()
         self.catalog = Catalog(self)
         self.openapi_body = json.dumps(openapi_spec()).encode()
+        #: Responses made here, for `previous_response_id` over chat (bounded, per caller).
+        self.responses = ResponseStore(
+            config.responses_store_size, config.responses_store_ttl, config.responses_store_bytes
+        )
         #: Virtual keys, limits, budgets, usage: on with --state or --admin-key.
         self.team = Team(config) if config.state or config.admin_key else None
 
@@ -221,6 +230,10 @@ class Gateway:
                 content_type = _header(scope, b"content-type")
                 edit = path == "/v1/images/edits"
                 return await serve_images(self, exchange, raw, content_type, edit, send)
+            if path == "/v1/embeddings":
+                return await serve_embeddings(self, exchange, raw, receive, send)
+            if path == "/v1/responses":
+                return await serve_responses(self, exchange, scope, raw, receive, send)
             chosen = anthropic_messages.SURFACE if surface else openai_chat.SURFACE
             return await serve_chat(self, exchange, chosen, raw, receive, send)
         if path == "/v1/models":

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..client.types import ChatCompletion, ChatCompletionChunk
     from .app import Exchange, Gateway
 
-__all__ = ["Surface", "serve_chat"]
+__all__ = ["Surface", "admit", "fail", "send_failure", "serve_chat", "stream_events"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,24 +75,17 @@ async def serve_chat(
         body = loads(raw)
     except ValueError as exc:
         failure = Failure(400, "invalid_request_error", f"the body is not valid JSON: {exc}")
-        return await _fail(exchange, send, surface, failure)
+        return await fail(exchange, send, surface, failure)
     try:
         request = surface.parse(body, gateway.config.allowed_fields)
         exchange.model = request.model
         provider, model = gateway.router.resolve(request.model, request.provider)
     except Exception as exc:
-        return await _fail(exchange, send, surface, failure_for(exc, gateway.secrets))
+        return await fail(exchange, send, surface, failure_for(exc, gateway.secrets))
     params = _params(request, provider, surface.soft, gateway.upstream_options)
-    if exchange.team is not None and gateway.team is not None:  # a virtual key: limits, budget
-        refused = await gateway.team.admit(exchange, request, model, len(raw))
-        if refused is not None:
-            return await _fail(exchange, send, surface, refused)
-    if not await gateway.limit.acquire():
-        gateway.metrics.rejected += 1
-        failure = Failure(
-            503, "server_error", "the gateway is at its in-flight limit", retry_after=1.0
-        )
-        return await _fail(exchange, send, surface, failure)
+    out = request.params.get("max_tokens")
+    if not await admit(gateway, exchange, send, surface, request.model, model, len(raw), out):
+        return
     watch = DisconnectWatch(receive)
     try:
         await _answer(gateway, exchange, surface, request, provider, model, params, send)
@@ -106,9 +99,31 @@ async def serve_chat(
         gateway.limit.release()
 
 
-async def _fail(exchange: Exchange, send: Any, surface: Surface, failure: Failure) -> None:
+async def fail(exchange: Exchange, send: Any, surface: Surface, failure: Failure) -> None:
+    """Answer `failure` (before any byte of an answer was sent)."""
     exchange.status = failure.status
     await send_failure(send, surface, failure)
+
+
+AT_LIMIT = Failure(503, "server_error", "the gateway is at its in-flight limit", retry_after=1.0)
+
+
+async def admit(
+    gateway: Gateway, exchange: Exchange, send: Any, surface: Surface,
+    requested: str, model: str, size: int, max_tokens: Any = None,
+) -> bool:  # fmt: skip
+    """A virtual key's limits and budget (the team layer), then an in-flight slot, which the
+    caller releases. False when refused: the refusal has been answered."""
+    if exchange.team is not None and gateway.team is not None:
+        refused = await gateway.team.admit(exchange, requested, model, size, max_tokens)
+        if refused is not None:
+            await fail(exchange, send, surface, refused)
+            return False
+    if not await gateway.limit.acquire():
+        gateway.metrics.rejected += 1
+        await fail(exchange, send, surface, AT_LIMIT)
+        return False
+    return True
 
 
 async def _answer(
@@ -148,17 +163,19 @@ async def _answer(
         events = _events(aiter(stream), surface.encoder(request), exchange)
     except Exception as exc:
         failure = failure_for(_with_param(exc), gateway.secrets)
-        return await _fail(exchange, send, surface, failure)
-    await _stream(gateway, exchange, surface, events, send)
+        return await fail(exchange, send, surface, failure)
+    await stream_events(gateway, exchange, surface, events, send)
 
 
-async def _stream(
+async def stream_events(
     gateway: Gateway,
     exchange: Exchange,
     surface: Surface,
     events: AsyncGenerator[bytes, None],
     send: Any,
 ) -> None:
+    """Send encoded `events`: an HTTP error in `surface`'s shape if the first one fails, else
+    a stream that ends with `surface.end`, or with its error event if it fails later."""
     try:
         try:
             first = b""
@@ -168,7 +185,7 @@ async def _stream(
             first = b""
         except Exception as exc:
             failure = failure_for(_with_param(exc), gateway.secrets)
-            return await _fail(exchange, send, surface, failure)
+            return await fail(exchange, send, surface, failure)
         exchange.status = 200
 
         def on_error(exc: BaseException) -> bytes:

@@ -6,6 +6,9 @@
     max_inflight = 256
     allow_request_fields = []
     default_provider = "local"       # models not listed below go to this provider
+    responses_store_size = 1000      # responses kept for previous_response_id (in process),
+    responses_store_bytes = 67108864 # … their size in all, and their age in seconds
+    responses_store_ttl = 3600
 
     [upstreams.local]                # any OpenAI-compatible endpoint, as a provider named "local"
     base_url = "http://127.0.0.1:8080/v1"
@@ -81,6 +84,11 @@ class GatewayConfig:
     prices: str | None = None
     #: Where usage recorded while the store is down waits (default: the user data dir).
     state_spool: str | None = None
+    #: Responses kept for `previous_response_id` (in process): how many, how many bytes of
+    #: items in all, and for how many seconds.
+    responses_store_size: int = 1000
+    responses_store_bytes: int = 64 * 1024 * 1024
+    responses_store_ttl: float = 3600.0
 
     def with_(self, **changes: Any) -> GatewayConfig:
         return replace(self, **changes)
@@ -132,6 +140,9 @@ def from_mapping(data: Mapping[str, Any], base: GatewayConfig | None = None) -> 
         ("upstream_timeout", float),
         ("upstream_max_retries", int),
         ("default_provider", str),
+        ("responses_store_size", int),
+        ("responses_store_bytes", int),
+        ("responses_store_ttl", float),
     ):
         if key in gateway:
             value = gateway[key]

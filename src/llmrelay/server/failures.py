@@ -43,6 +43,7 @@ class Failure:
     message: str
     param: str | None = None
     retry_after: float | None = None
+    code: str | None = None  # OpenAI's error code, where it has one
 
     @property
     def anthropic_kind(self) -> str:

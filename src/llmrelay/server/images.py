@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..protocols.openai import gateway_images
-from . import openai_chat
-from .chat import send_failure
-from .failures import Failure, failure_for
+from .chat import admit, fail
+from .failures import failure_for
+from .openai_chat import SURFACE
 from .streaming import send_json
 
 if TYPE_CHECKING:
@@ -31,26 +31,19 @@ async def serve_images(
             else gateway_images.parse_generation(raw, allowed)
         )
     except Exception as exc:
-        return await _fail(gateway, exchange, send, failure_for(exc, gateway.secrets))
+        return await fail(exchange, send, SURFACE, failure_for(exc, gateway.secrets))
     exchange.model = request.model or None
-    if not await gateway.limit.acquire():
-        gateway.metrics.rejected += 1
-        failure = Failure(503, "server_error", "the gateway is at its in-flight limit", None, 1.0)
-        return await _fail(gateway, exchange, send, failure)
+    if not await admit(gateway, exchange, send, SURFACE, request.model, request.model, len(raw)):
+        return
     try:
         response = await generate_images(
             request.prompt, model=request.model, provider=request.provider,
             image=request.image, **request.params,
         )  # fmt: skip
     except Exception as exc:
-        return await _fail(gateway, exchange, send, failure_for(exc, gateway.secrets))
+        return await fail(exchange, send, SURFACE, failure_for(exc, gateway.secrets))
     finally:
         gateway.limit.release()
     exchange.provider = response.provider
     exchange.status = 200
     await send_json(send, 200, response.to_json(indent=None).encode())
-
-
-async def _fail(gateway: Gateway, exchange: Exchange, send: Any, failure: Failure) -> None:
-    exchange.status = failure.status
-    await send_failure(send, openai_chat.SURFACE, failure)

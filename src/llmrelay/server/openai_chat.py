@@ -21,7 +21,7 @@ def _encoder(request: wire.ChatRequest) -> Callable[[ChatCompletionChunk], bytes
 
 
 def _error_body(failure: Failure) -> dict[str, Any]:
-    return wire.error_body(failure.message, failure.kind, failure.param)
+    return wire.error_body(failure.message, failure.kind, failure.param, failure.code)
 
 
 def _error_event(failure: Failure) -> bytes:

@@ -22,7 +22,7 @@ _OPENAI_ERRORS = {
         (401, "No valid gateway key"),
         (402, "The provider wants payment"),
         (403, "The provider refused the credentials"),
-        (404, "Unknown model or provider"),
+        (404, "Unknown model or provider (or previous_response_id)"),
         (405, "Method not allowed"),
         (413, "Body over the size limit"),
         (422, "The provider refused the request"),
@@ -120,6 +120,51 @@ _IMAGES_REQUEST = {"type": "object", "required": ["prompt"], "properties": _IMAG
 _IMAGE_EDIT_REQUEST = {"type": "object", "required": ["image", "prompt"], "properties": {
     "image": {"type": "string", "format": "binary"}, **_IMAGE_FIELDS}}  # fmt: skip
 
+_TOKENS = {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}}
+_EMBEDDINGS_REQUEST = {
+    "type": "object",
+    "required": ["model", "input"],
+    "properties": {
+        "model": {"type": "string", "minLength": 1},
+        "input": {"anyOf": [{"type": "string"},
+                            {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                            _TOKENS, {"type": "array", "minItems": 1, "items": _TOKENS}]},
+        "dimensions": {"type": "integer", "minimum": 1},
+        "encoding_format": {"type": "string", "enum": ["float", "base64"]},
+        "user": {"type": "string"},
+        "provider": {"type": "string", "description": "llmrelay: the provider to use"},
+    },
+}  # fmt: skip
+
+_RESPONSES_REQUEST = {
+    "type": "object",
+    "required": ["model", "input"],
+    "properties": {
+        "model": {"type": "string", "minLength": 1},
+        "input": {"anyOf": [{"type": "string"},
+                            {"type": "array", "minItems": 1, "items": {"type": "object"}}]},
+        "stream": {"type": "boolean"},
+        "provider": {"type": "string", "description": "llmrelay: the provider to use"},
+        "instructions": {"type": "string"},
+        "tools": {"type": "array", "items": {"type": "object"}},
+        "tool_choice": {"anyOf": [{"type": "string"}, {"type": "object"}]},
+        "temperature": {"type": "number"},
+        "top_p": {"type": "number"},
+        "max_output_tokens": {"type": "integer"},
+        "previous_response_id": {"type": "string", "description": "a response this caller "
+                                 "made through the gateway (kept for a while), else 404"},
+        "parallel_tool_calls": {"type": "boolean"},
+        "store": {"type": "boolean"},
+        "metadata": {"type": "object"},
+        "user": {"type": "string"},
+        "reasoning": {"type": "object"},
+        "text": {"type": "object"},
+        "truncation": {"type": "string"},
+        "include": {"type": "array", "items": {"type": "string"}},
+        "service_tier": {"type": "string"},
+    },
+}  # fmt: skip
+
 _SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["message", "type"],
@@ -150,6 +195,26 @@ _SCHEMAS: dict[str, Any] = {
             "type": "object", "properties": {"url": {"type": ["string", "null"]},
                                              "b64_json": {"type": ["string", "null"]},
                                              "revised_prompt": {"type": ["string", "null"]}}}}}},
+    "EmbeddingsRequest": _EMBEDDINGS_REQUEST,
+    "EmbeddingList": {"type": "object", "required": ["object", "data", "model", "usage"],
+                      "properties": {
+        "object": {"const": "list"}, "model": {"type": "string"},
+        "data": {"type": "array", "items": {
+            "type": "object", "required": ["object", "index", "embedding"],
+            "properties": {"object": {"const": "embedding"}, "index": {"type": "integer"},
+                           "embedding": {"anyOf": [{"type": "array", "items": {"type": "number"}},
+                                                   {"type": "string"}]}}}},
+        "usage": {"type": "object", "required": ["prompt_tokens", "total_tokens"],
+                  "properties": {"prompt_tokens": {"type": "integer"},
+                                 "total_tokens": {"type": "integer"}}}}},
+    "ResponsesRequest": _RESPONSES_REQUEST,
+    "Response": {"type": "object", "required": ["id", "object", "status", "model", "output"],
+                 "properties": {
+        "id": {"type": "string"}, "object": {"const": "response"},
+        "created_at": {"type": "number"}, "status": {"type": "string"},
+        "model": {"type": "string"}, "output": {"type": "array", "items": {"type": "object"}},
+        "previous_response_id": {"type": ["string", "null"]},
+        "usage": {"type": ["object", "null"]}}},
     "Model": {"type": "object", "required": ["id", "object", "owned_by"], "properties": {
         "id": {"type": "string"}, "object": {"const": "model"}, "created": {"type": "integer"},
         "owned_by": {"type": "string"}}},
@@ -214,6 +279,24 @@ def openapi_spec() -> dict[str, Any]:
                 "requestBody": {"required": True, "content": {
                     "multipart/form-data": {"schema": _ref("ImageEditRequest")}}},
                 "responses": {"200": _json(_ref("ImagesResponse"), "The edited images"),
+                              **_OPENAI_ERRORS},
+            }},
+            "/v1/embeddings": {"post": {
+                "operationId": "createEmbedding",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _ref("EmbeddingsRequest")}}},
+                "responses": {"200": _json(_ref("EmbeddingList"), "One vector per input, in "
+                                           "order (floats, or base64 as asked)"),
+                              **_OPENAI_ERRORS},
+            }},
+            "/v1/responses": {"post": {
+                "operationId": "createResponse",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _ref("ResponsesRequest")}}},
+                "responses": {"200": {"description": "The response, or with stream: true its "
+                                      "events (response.created … response.completed, or "
+                                      "error)", "content": {"application/json": {
+                                          "schema": _ref("Response")}, **_SSE}},
                               **_OPENAI_ERRORS},
             }},
             "/v1/models": {"get": {"operationId": "listModels", "responses": {

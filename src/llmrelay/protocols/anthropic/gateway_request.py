@@ -17,7 +17,16 @@ import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from ..fields import FieldError, check_media_url, is_int, is_number, is_str_list, take
+from ..fields import (
+    FieldError,
+    check_media_url,
+    is_int,
+    is_number,
+    is_str_list,
+    provider_field,
+    stream_field,
+    take,
+)
 from ..openai.gateway import ChatRequest
 
 __all__ = ["KNOWN", "SOFT", "parse_request"]
@@ -221,12 +230,8 @@ def parse_request(body: Any, allowed: Collection[str] = ()) -> ChatRequest:
     if "max_tokens" not in body:
         raise FieldError("max_tokens", "max_tokens: Field required")
     messages = _messages(body.get("messages"))
-    stream = body.get("stream", False)
-    if stream is not None and not isinstance(stream, bool):
-        raise FieldError("stream", "stream: must be a boolean")
-    provider = body.get("provider")
-    if provider is not None and not isinstance(provider, str):
-        raise FieldError("provider", "provider: must be a provider's name")
+    stream = stream_field(body)
+    provider = provider_field(body)
     if body.get("system") is not None:
         system = _system(body["system"])
         if system:

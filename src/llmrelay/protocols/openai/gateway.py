@@ -16,7 +16,16 @@ from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from ...transport.sse_encode import encode_event
-from ..fields import FieldError, check_media_url, is_int, is_number, is_str_list, take
+from ..fields import (
+    FieldError,
+    check_media_url,
+    is_int,
+    is_number,
+    is_str_list,
+    provider_field,
+    stream_field,
+    take,
+)
 
 if TYPE_CHECKING:  # the client's response objects, read by attribute
     from ...client.types import ChatCompletion, ChatCompletionChunk, CompletionUsage
@@ -120,15 +129,11 @@ def parse_request(body: Any, allowed: Collection[str] = ()) -> ChatRequest:
     if not isinstance(messages, list) or not messages:
         raise FieldError("messages", "messages: required, a non-empty list of messages")
     _check_media(messages)
-    stream = body.get("stream", False)
-    if stream is not None and not isinstance(stream, bool):
-        raise FieldError("stream", "stream: must be a boolean")
+    stream = stream_field(body)
     options = body.get("stream_options")
     if options is not None and not (isinstance(options, Mapping) and stream):
         raise FieldError("stream_options", "stream_options: an object, only with stream: true")
-    provider = body.get("provider")
-    if provider is not None and not isinstance(provider, str):
-        raise FieldError("provider", "provider: must be a provider's name")
+    provider = provider_field(body)
     rest = {
         k: v
         for k, v in body.items()

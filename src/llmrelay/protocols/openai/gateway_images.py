@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import json
 from collections.abc import Collection
 from typing import Any
 
-from ..fields import FieldError, is_int, is_number, take
+from ..fields import FieldError, is_int, is_number, load_object, take
 
 __all__ = ["ImageRequest", "parse_edit", "parse_generation"]
 
@@ -58,11 +57,7 @@ def _checked(body: Any, allowed: Collection[str]) -> dict[str, Any]:
 
 
 def parse_generation(raw: bytes, allowed: Collection[str]) -> ImageRequest:
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise FieldError("body", f"the body is not valid JSON: {exc}") from None
-    return ImageRequest(_checked(body, allowed))
+    return ImageRequest(_checked(load_object(raw), allowed))
 
 
 def parse_edit(raw: bytes, content_type: str, allowed: Collection[str]) -> ImageRequest:

@@ -21,9 +21,29 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ...errors import InvalidRequestError, UnsupportedParameterError
+from ...errors import UnsupportedParameterError
+from ..fields import FieldError
 
-__all__ = ["ResponseBuilder", "input_to_messages", "tool_choice_to_chat", "tools_to_chat"]
+__all__ = [
+    "CHAT_FIELDS",
+    "OPENAI_FIELDS",
+    "ResponseBuilder",
+    "input_to_messages",
+    "tool_choice_to_chat",
+    "tools_to_chat",
+]
+
+#: The Responses fields sent to OpenAI's endpoint as given (besides model, input, stream).
+OPENAI_FIELDS = frozenset(
+    {"instructions", "tools", "tool_choice", "temperature", "top_p", "max_output_tokens",
+     "previous_response_id", "parallel_tool_calls", "store", "metadata", "user", "reasoning",
+     "text", "truncation", "include", "service_tier"}
+)  # fmt: skip
+#: The Responses fields that have a meaning over chat.
+CHAT_FIELDS = frozenset(
+    {"instructions", "tools", "tool_choice", "temperature", "top_p", "max_output_tokens",
+     "parallel_tool_calls", "metadata", "user", "store"}
+)  # fmt: skip
 
 _ROLES = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system"}
 
@@ -37,7 +57,7 @@ def _content(content: Any) -> str | list[dict[str, Any]]:
     if isinstance(content, str):
         return content
     if not isinstance(content, list):
-        raise InvalidRequestError("a message's content must be a string or a list of parts")
+        raise FieldError("input", "a message's content must be a string or a list of parts")
     parts: list[dict[str, Any]] = []
     for part in content:
         kind = part.get("type") if isinstance(part, Mapping) else None
@@ -65,15 +85,15 @@ def input_to_messages(input: Any, instructions: str | None = None) -> list[dict[
     if isinstance(input, str):
         return [*messages, {"role": "user", "content": input}]
     if not isinstance(input, list) or not input:
-        raise InvalidRequestError("input must be a string or a non-empty list of input items")
+        raise FieldError("input", "input must be a string or a non-empty list of input items")
     for item in input:
         if not isinstance(item, Mapping):
-            raise InvalidRequestError(f"an input item must be an object, not {item!r}")
+            raise FieldError("input", f"an input item must be an object, not {str(item)[:100]!r}")
         kind = item.get("type", "message")
         if kind == "message":
             role = _ROLES.get(item.get("role", ""))
             if role is None:
-                raise InvalidRequestError(f"unknown message role {item.get('role')!r}")
+                raise FieldError("input", f"unknown message role {item.get('role')!r}")
             messages.append({"role": role, "content": _content(item.get("content"))})
         elif kind == "function_call":
             call = {"id": item.get("call_id"), "type": "function",

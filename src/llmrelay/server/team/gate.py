@@ -25,7 +25,6 @@ from .records import MICRO, PREFIX, Admission, StoreDownError, Usage, hash_key
 from .state.base import Store, open_store
 
 if TYPE_CHECKING:
-    from ...protocols.openai.gateway import ChatRequest
     from ..app import Exchange
     from ..config import GatewayConfig
 
@@ -34,7 +33,8 @@ __all__ = ["Team", "TeamRequest"]
 log = logging.getLogger("llmrelay.server.team")
 _BEARER = b"bearer "
 _PREFIX = PREFIX.encode()
-_CHAT_PATHS = ("/v1/chat/completions", "/v1/messages")
+#: Routes whose requests are admitted against the key's limits (and billed from usage).
+_ADMITTED_PATHS = ("/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/responses")
 _BATCH_SECONDS = 0.005  # usage is written at most this much behind the answers
 _KNOWN_KEYS = 10_000  # fail-open only: last good admissions remembered (bounded)
 
@@ -162,13 +162,13 @@ class Team:
         return None
 
     async def authenticate(self, exchange: Exchange, scope: dict[str, Any]) -> bool:
-        """A virtual key on the request: chat requests are checked when admitted (one round
-        trip); other routes look the key up now."""
+        """A virtual key on the request: chat, embeddings and responses requests are checked
+        when admitted (one round trip); other routes look the key up now."""
         token = self.token(scope["headers"])
         if token is None:
             return False
         request = TeamRequest(hash_key(token))
-        if scope["method"] == "POST" and scope["path"] in _CHAT_PATHS:
+        if scope["method"] == "POST" and scope["path"] in _ADMITTED_PATHS:
             exchange.team = request
             return True
         try:
@@ -180,22 +180,23 @@ class Team:
         return ok
 
     async def admit(
-        self, exchange: Exchange, request: ChatRequest, model: str, size: int
+        self, exchange: Exchange, requested: str, model: str, size: int, max_tokens: Any = None
     ) -> Failure | None:
-        """Reserve the request against the key's limits and budget (None: go ahead)."""
+        """Reserve the request (for the `requested` model name, routed to `model`; a body of
+        `size` bytes; at most `max_tokens` out) against the key's limits and budget (None: go
+        ahead)."""
         team = exchange.team
         assert team is not None
-        team.model = request.model
+        team.model = requested
         team.estimate = size // 4 + 1
-        out = request.params.get("max_tokens") or request.params.get("max_completion_tokens")
-        out = out if isinstance(out, int) and out > 0 else 0
-        price = self.prices.of(model) or self.prices.of(request.model)
+        out = max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else 0
+        price = self.prices.of(model) or self.prices.of(requested)
         cost = math.ceil(team.estimate * price[0] + out * price[1]) if price else 0
         try:
             if self.spool:
                 await self._flush()
             a = await self.store.reserve(
-                team.key_hash, request.model, team.request_id, team.estimate + out, cost
+                team.key_hash, requested, team.request_id, team.estimate + out, cost
             )
         except StoreDownError as exc:
             known = self._known.get(team.key_hash) if self.fail_open else None
@@ -222,7 +223,7 @@ class Team:
                     "priced models (see --prices)",
                 )  # fmt: skip
             team.settled = True  # nothing was reserved
-            return _refusal(a, request.model)
+            return _refusal(a, requested)
         team.reserved_cost = cost
         team.reserved_tokens = team.estimate + out
         if self.fail_open:
