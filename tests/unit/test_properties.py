@@ -163,7 +163,11 @@ def test_retry_after_is_none_or_a_bounded_wait(headers: dict[str, str]) -> None:
 
 
 @SETTINGS
-@given(st.text(max_size=60), st.text(min_size=4, max_size=12).filter(str.strip))
+@given(
+    st.text(max_size=60),
+    # (a "secret" that is part of the mask itself, such as "[RED", shows nothing when it stays)
+    st.text(min_size=4, max_size=12).filter(lambda s: s.strip() and s not in "[REDACTED]"),
+)
 def test_redaction_removes_the_secret_and_is_idempotent(text: str, secret: str) -> None:
     masked = redact(text + secret + text, [secret])
     assert secret not in masked
