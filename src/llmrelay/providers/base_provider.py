@@ -476,17 +476,17 @@ def _name(cls: type) -> str | None:
 
 
 def _is_error_body(data: Any) -> bool:
-    if isinstance(data, str):
-        return True
-    if isinstance(data, list):
-        return bool(data) and _is_error_body(data[0]) and not isinstance(data[0], str)
-    if isinstance(data, Mapping):
+    if type(data) is dict or isinstance(data, Mapping):  # a dict first: the ABC check is slow
         return (
             data.get("error") not in (None, False, "")
             or "error_message" in data
             or data.get("type") == "error"
             or data.get("object") == "error"  # vLLM, FastChat
         )
+    if isinstance(data, str):
+        return True
+    if isinstance(data, list):
+        return bool(data) and _is_error_body(data[0]) and not isinstance(data[0], str)
     return False
 
 

@@ -15,6 +15,9 @@ DONE = b"data: [DONE]\n\n"
 
 def encode_event(data: bytes | str, event: str | None = None) -> bytes:
     """One event: an optional ``event:`` line, the ``data:`` line(s), a blank line."""
+    if isinstance(data, str) and "\n" not in data and "\r" not in data:  # one line: as it is
+        head = b"event: " + event.encode() + b"\ndata: " if event else b"data: "
+        return head + data.encode() + b"\n\n"
     raw = data.encode() if isinstance(data, str) else data
     if b"\n" in raw or b"\r" in raw:
         lines = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
