@@ -1,12 +1,16 @@
 """Gateway throughput: `wrk` straight to the instant upstream, then through the gateway.
 
     .venv/bin/python bench/gateway.py [--duration 10] [--connections 16] [--access-log]
+                                      [--litellm]
 
 Starts bench/upstream.py, the gateway (`python -m llmrelay.server`, one worker, a gateway key
 required, the upstream as a config-file upstream) and `wrk -t1 -cN` with a Lua script that
 POSTs a chat request; prints requests/s and p50/p99 latency for one answer and for a 100-chunk
 stream, and the gateway's share of what the upstream alone serves in the same run. Installs
-Debian's `wrk` if it is missing. (LiteLLM's proxy is not compared here: see the README.)
+Debian's `wrk` if it is missing. `--litellm` adds LiteLLM's proxy in front of the same
+upstream (one worker, a master key), installed with `litellm[proxy]` into a venv of its own
+(~/.cache/llmrelay-bench/litellm-venv, made on first use; LITELLM_LOCAL_MODEL_COST_MAP=True so
+that it starts offline).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from pathlib import Path
 from common import free_port, upstream
 
 KEY = "bench-gateway-key"
+LITELLM_KEY = "sk-litellm-bench"
+LITELLM_VENV = Path.home() / ".cache" / "llmrelay-bench" / "litellm-venv"
 BODY = {"model": "bench", "messages": [{"role": "user", "content": "Say something."}]}
 
 
@@ -55,7 +61,8 @@ def _ms(text: str) -> float:
 
 
 def run_wrk(wrk: str, url: str, script: str, duration: int, connections: int) -> dict[str, float]:
-    args = [wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script, url]
+    args = [wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "30s", "--latency",
+            "-s", script, url]  # fmt: skip
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
@@ -79,14 +86,44 @@ def start_gateway(
         command.append("--no-access-log")
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    wait_until_up(process, f"{url}/health", "the gateway", 30)
+    return process, url
+
+
+def start_litellm(base: str, directory: str) -> tuple[subprocess.Popen[bytes], str]:
+    """LiteLLM's proxy (one worker) in front of `base`, from a venv of its own."""
+    command = LITELLM_VENV / "bin" / "litellm"
+    if not command.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
+        pip = [str(LITELLM_VENV / "bin" / "pip"), "install", "-q", "litellm[proxy]"]
+        subprocess.run(pip, check=True)
+    config = Path(directory, "litellm.yaml")
+    config.write_text(
+        "model_list:\n  - model_name: bench\n    litellm_params:\n      model: openai/bench\n"
+        f"      api_base: {base}\n      api_key: sk-bench\n"
+        f"general_settings:\n  master_key: {LITELLM_KEY}\n"
+    )
+    port = free_port()
+    environment = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR"}
+    process = subprocess.Popen(
+        [str(command), "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
+         "--num_workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(process, f"{url}/health/liveliness", "LiteLLM's proxy", 120)
+    return process, url
+
+
+def wait_until_up(process: subprocess.Popen[bytes], url: str, what: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
     while True:
         try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1):
-                return process, url
+            with urllib.request.urlopen(url, timeout=1):
+                return
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the gateway did not start") from None
+                raise RuntimeError(f"{what} did not start") from None
             time.sleep(0.1)
 
 
@@ -95,33 +132,37 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--access-log", action="store_true", help="gateway access log on")
+    parser.add_argument("--litellm", action="store_true", help="compare LiteLLM's proxy too")
     args = parser.parse_args()
     wrk = ensure_wrk()
+    rows = []
     with tempfile.TemporaryDirectory() as directory, upstream(quiet=True) as base:
-        gateway, url = start_gateway(base, directory, args.access_log)
+        servers = [("llmrelay gateway", *start_gateway(base, directory, args.access_log), KEY)]
+        if args.litellm:
+            servers.append(("LiteLLM proxy", *start_litellm(base, directory), LITELLM_KEY))
         try:
-            rows = []
             for stream, label in ((False, "one answer"), (True, "stream, 100 chunks")):
-                target = f"{base}/chat/completions"
-                warm = run_wrk(wrk, f"{url}/v1/chat/completions",
-                               lua_script(directory, stream, KEY), 2, args.connections)  # fmt: skip
-                del warm
-                direct = run_wrk(wrk, target, lua_script(directory, stream, None),
+                direct = run_wrk(wrk, f"{base}/chat/completions",
+                                 lua_script(directory, stream, None),
                                  args.duration, args.connections)  # fmt: skip
-                through = run_wrk(wrk, f"{url}/v1/chat/completions",
-                                  lua_script(directory, stream, KEY),
-                                  args.duration, args.connections)  # fmt: skip
-                rows.append((label, direct, through))
+                for name, _, url, key in servers:
+                    script = lua_script(directory, stream, key)
+                    target = f"{url}/v1/chat/completions"
+                    run_wrk(wrk, target, script, 2, args.connections)  # warm up
+                    through = run_wrk(wrk, target, script, args.duration, args.connections)
+                    rows.append((label, name, direct, through))
         finally:
-            gateway.terminate()
-            gateway.wait(30)
-    print(f"wrk -t1 -c{args.connections} -d{args.duration}s, one gateway worker "
-          f"(key required, access log {'on' if args.access_log else 'off'})\n")  # fmt: skip
-    print("| request | upstream alone: req/s (p50 / p99) | through the gateway: req/s "
+            for _, process, _, _ in servers:
+                process.terminate()
+                process.wait(30)
+    print(f"wrk -t1 -c{args.connections} -d{args.duration}s, one worker each "
+          f"(key required, gateway access log {'on' if args.access_log else 'off'})\n")  # fmt: skip
+    print("| request | through | upstream alone: req/s (p50 / p99) | through it: req/s "
           "(p50 / p99) | share |")  # fmt: skip
-    print("|---|---:|---:|---:|")
-    for label, direct, through in rows:
-        print(f"| {label} | {direct['rate']:,.0f} ({direct['p50']:.2f} / {direct['p99']:.2f} ms)"
+    print("|---|---|---:|---:|---:|")
+    for label, name, direct, through in rows:
+        print(f"| {label} | {name} "
+              f"| {direct['rate']:,.0f} ({direct['p50']:.2f} / {direct['p99']:.2f} ms)"
               f" | {through['rate']:,.0f} ({through['p50']:.2f} / {through['p99']:.2f} ms)"
               f" | {through['rate'] / direct['rate']:.0%} |")  # fmt: skip
 

@@ -1,5 +1,6 @@
 """How long `import llmrelay` takes and what it costs in memory, against baselines measured in
-the same run: a bare interpreter and `import aiohttp` (the HTTP client underneath).
+the same run: a bare interpreter and `import aiohttp` (a common Python HTTP client; llmrelay's
+own transport, what a first request loads, is measured too).
 
     .venv/bin/python bench/import_time.py [--runs 30]
 
@@ -54,6 +55,7 @@ def main() -> None:
         ("aiohttp (raw client)", "import aiohttp"),
         ("llmrelay", "import llmrelay"),
         ("llmrelay + framework", "import llmrelay.providers.base_provider"),
+        ("llmrelay + HTTP transport", "import llmrelay.transport.http"),
     ]:
         t, rss, heavy = measure(statement, runs)
         results[name] = t
