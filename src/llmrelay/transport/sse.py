@@ -54,6 +54,9 @@ class ServerSentEvent(NamedTuple):
         return loads(self.data)
 
 
+_new_event = tuple.__new__  # the named tuple's own __new__ adds a call per event
+
+
 class SSEEventTooLargeError(ValueError):
     """An event, or a single unterminated line, grew beyond ``max_event_bytes``."""
 
@@ -180,14 +183,14 @@ class SSEDecoder:
     def _process_line(self, raw: bytes, events: list[ServerSentEvent]) -> None:
         if not raw:  # blank line: dispatch
             if self._data:
-                events.append(
-                    ServerSentEvent(
-                        self._event_type or "message",
-                        "\n".join(self._data),
-                        self._last_event_id or None,
-                        self._event_retry,
-                    )
+                data = self._data
+                fields = (
+                    self._event_type or "message",
+                    data[0] if len(data) == 1 else "\n".join(data),
+                    self._last_event_id or None,
+                    self._event_retry,
                 )
+                events.append(_new_event(ServerSentEvent, fields))  # the fields, all four
                 self._data = []
             self._event_type = ""
             self._event_retry = None

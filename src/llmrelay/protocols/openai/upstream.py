@@ -174,7 +174,8 @@ class StreamParser:
             content = delta.get("content")
             if content:
                 out.append(content)
-            out.extend(_sources(delta.get("annotations")))
+            if annotations := delta.get("annotations"):
+                out.extend(_sources(annotations))
             for fragment in delta.get("tool_calls") or ():
                 self._merge_tool_call(fragment)
             if choice.get("finish_reason"):
