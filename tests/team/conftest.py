@@ -130,11 +130,32 @@ def chat_body(stream: bool = False, model: str = "gpt-4o-mini") -> dict[str, Any
 
 
 async def _post(
-    session: aiohttp.ClientSession, url: str, key: str, body: dict[str, Any]
+    session: aiohttp.ClientSession,
+    url: str,
+    key: str,
+    body: dict[str, Any],
+    path: str = "/v1/chat/completions",
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    headers = {"authorization": f"Bearer {key}"}
-    async with session.post(url + "/v1/chat/completions", json=body, headers=headers) as r:
+    sent = {"authorization": f"Bearer {key}", **(headers or {})}
+    async with session.post(url + path, json=body, headers=sent) as r:
         return r.status, {k.lower(): v for k, v in r.headers.items()}, await r.read()
+
+
+def post(
+    url: str,
+    key: str,
+    body: dict[str, Any],
+    path: str = "/v1/chat/completions",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One request: (status, headers with lower-case names, body)."""
+
+    async def run() -> tuple[int, dict[str, str], bytes]:
+        async with aiohttp.ClientSession() as session:
+            return await _post(session, url, key, body, path, headers)
+
+    return asyncio.run(run())
 
 
 def burst(
