@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from llmrelay.server.team.ops import make_key
-from llmrelay.server.team.records import Usage
+from llmrelay.server.team.records import StoreDownError, Usage
 from llmrelay.server.team.state import redis as redis_state
 from llmrelay.server.team.state import sqlite as sqlite_state
 from llmrelay.server.team.state.base import Store, open_store
@@ -193,3 +195,41 @@ def test_keys_stored_before_the_cache_read_as_cache_off(store_url: str) -> None:
         ]  # fmt: skip
 
     asyncio.run(_with(store_url, work))
+
+
+def test_redis_dying_mid_settle_leaves_no_connection_behind() -> None:
+    """A Redis that takes the connection and then drops it while the settle pipeline loads
+    its script: StoreDownError, and the pipeline's connection is given back, not leaked."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while line := await reader.readline():
+                if not line.startswith(b"*"):
+                    continue
+                args = []
+                for _ in range(int(line[1:])):
+                    await reader.readline()
+                    args.append((await reader.readline()).strip().upper())
+                if args[0] == b"SCRIPT":  # the handshake went through; now it dies
+                    break
+                writer.write(b"+OK\r\n")
+                await writer.drain()
+        finally:
+            writer.close()
+
+    async def work() -> list[str]:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        store = redis_state.RedisStore(f"redis://127.0.0.1:{port}/0")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pytest.raises(StoreDownError):
+                await store.settle_many([(_usage("k", "r1", 0, 0), 2)])
+            gc.collect()
+        await store.close()
+        server.close()
+        await server.wait_closed()
+        return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+
+    leaks = asyncio.run(work())
+    assert not [w for w in leaks if "Unclosed client session" in w]

@@ -156,12 +156,15 @@ class RedisStore:
         await self._call(self._redis().set(name, entry, px=max(int(ttl * 1000), 1)))
 
     async def settle_many(self, settled: Sequence[tuple[Usage, int]]) -> None:
-        pipe = self._redis().pipeline(transaction=False)
-        for usage, tokens in settled:
-            delta = usage.cost - usage.reserved_cost
-            args = [usage.key_id, usage.request_id, tokens, delta, json.dumps(usage.to_json())]
-            await self._settle(args=args, client=pipe)  # queued on the pipeline
-        await self._call(pipe.execute())
+        # Pipelines as context managers: leaving one resets it, which gives its connection back
+        # even when execute() failed before its own cleanup (loading the scripts while Redis is
+        # down or freshly restarted), instead of leaking it to the garbage collector.
+        async with self._redis().pipeline(transaction=False) as pipe:
+            for usage, tokens in settled:
+                delta = usage.cost - usage.reserved_cost
+                args = [usage.key_id, usage.request_id, tokens, delta, json.dumps(usage.to_json())]
+                await self._settle(args=args, client=pipe)  # queued on the pipeline
+            await self._call(pipe.execute())
 
     async def lookup(self, key_hash: str) -> KeyRecord | None:
         data = await self._call(self._redis().hgetall("lr:key:" + key_hash))
@@ -175,19 +178,19 @@ class RedisStore:
             "expires": int(r.expires * 1000), "revoked": int(r.revoked), "created": r.created,
             "cache": r.cache, "cache_ttl": r.cache_ttl,
         }  # fmt: skip
-        pipe = self._redis().pipeline(transaction=True)
-        pipe.hset("lr:key:" + r.hash, mapping=mapping)
-        pipe.set("lr:id:" + r.id, r.hash)
-        pipe.sadd("lr:keys", r.hash)
-        await self._call(pipe.execute())
+        async with self._redis().pipeline(transaction=True) as pipe:
+            pipe.hset("lr:key:" + r.hash, mapping=mapping)
+            pipe.set("lr:id:" + r.id, r.hash)
+            pipe.sadd("lr:keys", r.hash)
+            await self._call(pipe.execute())
 
     async def list_keys(self) -> list[KeyRecord]:
         client = self._redis()
         hashes = sorted(await self._call(client.smembers("lr:keys")))
-        pipe = client.pipeline(transaction=False)
-        for h in hashes:
-            pipe.hgetall("lr:key:" + h)
-        rows = await self._call(pipe.execute())
+        async with client.pipeline(transaction=False) as pipe:
+            for h in hashes:
+                pipe.hgetall("lr:key:" + h)
+            rows = await self._call(pipe.execute())
         records = [_record(h, row) for h, row in zip(hashes, rows, strict=True) if row]
         return sorted(records, key=lambda r: r.created)
 
