@@ -9,7 +9,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from llmrelay.server.config import GatewayConfig
+from llmrelay.server.team import cache as cache_module
 from support.fake_openai import CutStream, FakeOpenAI, Reply, Status, ToolCall
 
 from .conftest import GATEWAY_KEY, admin, create_key, gateways, post, team_config
@@ -325,3 +328,27 @@ def test_the_official_sdks_read_hits(upstream: FakeOpenAI, tmp_path: Path) -> No
     assert message.stop_reason == "end_turn"
     assert text == "Hello world"
     assert final.stop_reason == "end_turn"
+
+
+def test_keys_without_caching_do_no_cache_work(
+    upstream: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Off the hot path: a key known not to cache has no request hashed (only its first
+    request, before the gateway knows the key, is)."""
+    hashed: list[str] = []
+    real = cache_module.digest
+
+    def counting(*args: Any) -> str:
+        hashed.append(real(*args))
+        return hashed[-1]
+
+    monkeypatch.setattr(cache_module, "digest", counting)
+    with gateways([sqlite_config(upstream, tmp_path)]) as (gw,):
+        off = create_key(gw.url)["key"]
+        on = create_key(gw.url, cache="on")["key"]
+        for _ in range(3):
+            post(gw.url, off, body(content="off"))
+        assert len(hashed) == 1
+        for _ in range(3):
+            post(gw.url, on, body(content="on"))
+    assert len(hashed) == 4
