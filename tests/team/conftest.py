@@ -150,24 +150,24 @@ def post(
     headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     """One request: (status, headers with lower-case names, body)."""
-
-    async def run() -> tuple[int, dict[str, str], bytes]:
-        async with aiohttp.ClientSession() as session:
-            return await _post(session, url, key, body, path, headers)
-
-    return asyncio.run(run())
+    return burst([url], key, 1, body, path, headers)[0]
 
 
 def burst(
-    urls: Sequence[str], key: str, count: int, body: dict[str, Any] | None = None
+    urls: Sequence[str],
+    key: str,
+    count: int,
+    body: dict[str, Any] | None = None,
+    path: str = "/v1/chat/completions",
+    headers: dict[str, str] | None = None,
 ) -> list[tuple[int, dict[str, str], bytes]]:
-    """`count` concurrent chat requests, spread over `urls` in turn."""
+    """`count` concurrent requests (chat unless `path` says), spread over `urls` in turn."""
 
     async def run() -> list[tuple[int, dict[str, str], bytes]]:
         async with aiohttp.ClientSession() as session:
             return await asyncio.gather(
                 *(
-                    _post(session, urls[i % len(urls)], key, body or chat_body())
+                    _post(session, urls[i % len(urls)], key, body or chat_body(), path, headers)
                     for i in range(count)
                 )
             )

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 from support.fake_openai import FakeOpenAI
-from support.gateway import free_port
+from support.gateway import serve_process
 
 from .conftest import ADMIN_KEY, GATEWAY_KEY, RedisServer, create_key, gateways, post, team_config
 from .test_cache import body, calls, events, streamed_text
@@ -30,27 +26,12 @@ def gateway_process(upstream: FakeOpenAI, state: str, tmp_path: Path) -> Iterato
     )
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"gpt-4o-mini": {"input": 1000.0, "output": 1000.0}}))
-    port = free_port()
-    command = [sys.executable, "-m", "llmrelay.server", "--port", str(port), "--config",
-               str(config), "--api-key", GATEWAY_KEY, "--state", state, "--admin-key",
-               ADMIN_KEY, "--prices", str(prices), "--log-level", "warning"]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the gateway process did not start") from None
-                time.sleep(0.05)
+    args = ["--config", str(config), "--api-key", GATEWAY_KEY, "--state", state, "--admin-key",
+            ADMIN_KEY, "--prices", str(prices), "--log-level", "warning"]  # fmt: skip
+    log = tmp_path / "gateway.log"
+    with serve_process(args, log=log) as (url, _):
         yield url
-    finally:
-        process.terminate()
-        _, errors = process.communicate(timeout=30)
-        assert b"Traceback" not in errors, errors.decode()
+    assert "Traceback" not in log.read_text()
 
 
 def test_a_miss_on_one_instance_is_a_hit_on_another(
