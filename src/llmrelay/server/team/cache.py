@@ -67,6 +67,8 @@ def _number(value: Any) -> Any:
 def digest(provider: Any, model: str, request: ChatRequest) -> str:
     """The sha256 of the normalised request (the route it takes, messages, parameters)."""
     params = {k: _number(v) for k, v in request.params.items() if k not in _NOT_ANSWER}
+    # The standard library's canonical form, not jsonio's: it must not depend on whether an
+    # instance has orjson (instances sharing one Redis must agree on every digest).
     document = {"route": _route(provider, model), "messages": request.messages, "params": params}
     text = json.dumps(
         document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str

@@ -9,13 +9,13 @@ built from a `ChatCompletion` (an answer that was not streamed) or from the chun
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ...client.assemble import Answer, assemble_chunks
+from ...jsonio import dumps, loads
 from ...providers.response import FinishReason, Reasoning, ResponseType, ToolCalls, Usage
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def encode(entry: Entry) -> str | None:
     """The entry as stored, or None when it is not worth keeping (incomplete or empty)."""
     if entry["finish"] not in _KEPT or not (entry["text"] or entry["tool_calls"]):
         return None
-    return json.dumps({**entry, "at": time.time()}, ensure_ascii=False, separators=(",", ":"))
+    return dumps({**entry, "at": time.time()}).decode()
 
 
 def decode(text: str | None, max_age: float | None = None) -> Entry | None:
@@ -109,7 +109,7 @@ def decode(text: str | None, max_age: float | None = None) -> Entry | None:
     if text is None:
         return None
     try:
-        entry = json.loads(text)
+        entry = loads(text)
         fresh = max_age is None or time.time() - float(entry["at"]) <= max_age
         return entry if fresh and entry["finish"] in _KEPT else None
     except (ValueError, KeyError, TypeError):
