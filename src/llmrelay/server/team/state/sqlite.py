@@ -9,19 +9,21 @@ soonest to expire past `cache_entries`. Databases made before the cache get its 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from ..records import Admission, KeyRecord, StoreDownError, Usage
 from .base import CACHE_ENTRIES, WINDOW, Probe
 
 __all__ = ["SQLiteStore"]
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
@@ -88,15 +90,15 @@ class SQLiteStore:
             self._db = db
         return self._db
 
-    @contextlib.contextmanager
-    def _immediate(self) -> Iterator[sqlite3.Connection]:
-        """One `BEGIN IMMEDIATE` transaction (the write lock: atomic across processes)."""
+    def _immediate(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(db)` in one `BEGIN IMMEDIATE` transaction (the write lock: atomic across
+        processes). A plain call, not a context manager: this is every request's path."""
         with self._lock:
             db = self._conn()
             try:
                 db.execute("BEGIN IMMEDIATE")
                 try:
-                    yield db
+                    return work(db)
                 finally:
                     db.execute("COMMIT")
             except sqlite3.OperationalError as exc:
@@ -119,7 +121,7 @@ class SQLiteStore:
         cost: int,
         probe: Probe | None = None,
     ) -> Admission:
-        with self._immediate() as db:
+        def work(db: sqlite3.Connection) -> Admission:
             a = self._reserve(db, key_hash, model, request_id, tokens, cost)
             if probe is None or a.outcome != "ok" or a.cache == "off":
                 return a
@@ -128,6 +130,8 @@ class SQLiteStore:
                 (probe[0] or a.key_id, probe[1], self.clock()),
             ).fetchone()
             return dataclasses.replace(a, entry=row[0]) if row else a
+
+        return self._immediate(work)
 
     def _reserve(
         self, db: sqlite3.Connection, key_hash: str, model: str, rid: str, tokens: int, cost: int
@@ -176,9 +180,11 @@ class SQLiteStore:
         return verdict("ok", count + 1, used + tokens, spend + cost)
 
     async def settle_many(self, settled: Sequence[tuple[Usage, int]]) -> None:
-        with self._immediate() as db:
+        def work(db: sqlite3.Connection) -> None:
             for usage, tokens in settled:
                 self._settle(db, usage, tokens)
+
+        self._immediate(work)
 
     def _settle(self, db: sqlite3.Connection, usage: Usage, tokens: int) -> None:
         data = json.dumps(usage.to_json())
@@ -216,7 +222,8 @@ class SQLiteStore:
 
     async def cache_put(self, scope: str, digest: str, entry: str, ttl: float) -> None:
         now = self.clock()
-        with self._immediate() as db:
+
+        def work(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM cache WHERE expires <= ?", (now,))
             db.execute(
                 "INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?)",
@@ -229,6 +236,8 @@ class SQLiteStore:
                     "FROM cache ORDER BY expires LIMIT ?)",
                     (count - self.cache_entries,),
                 )
+
+        self._immediate(work)
 
     async def list_keys(self) -> list[KeyRecord]:
         with self._lock:
