@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,7 @@ import pytest
 
 from gateway.conftest import GATEWAY_KEY, Stack
 from llmrelay.server.config import ConfigError, Upstream, load_config
-from support.gateway import free_port
+from support.gateway import serve_process
 
 pytestmark = pytest.mark.integration
 
@@ -75,46 +74,16 @@ def test_config_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_command_line_serves_and_stops_on_sigterm(tmp_path: Path, workers: int) -> None:
-    port = free_port()
     config = tmp_path / "gateway.toml"
     config.write_text('[upstreams.local]\nbase_url = "http://127.0.0.1:9/v1"\n')
     env = {**os.environ, "LLMRELAY_API_KEYS": "k1,k2"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llmrelay.server",
-            "--port",
-            str(port),
-            "--config",
-            str(config),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                assert httpx.get(f"{url}/health").status_code == 200
-                break
-            except httpx.TransportError:
-                assert process.poll() is None
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+    args = ["--config", str(config), "--workers", str(workers), "--log-level", "warning"]
+    with serve_process(args, env) as (url, process):
         assert httpx.get(f"{url}/v1/models").status_code == 401
         assert httpx.get(f"{url}/v1/models", headers={"x-api-key": "k2"}).status_code == 200
         assert "k1" not in httpx.get(f"{url}/v1/providers", headers={"x-api-key": "k1"}).text
-    finally:
-        process.send_signal(signal.SIGTERM)
-        # uvicorn shuts down gracefully, then re-raises the signal: killed by it, or 0
-        assert process.wait(30) in (0, -signal.SIGTERM)
+    # stopped with SIGTERM: uvicorn shuts down gracefully, then re-raises the signal
+    assert process.returncode in (0, -signal.SIGTERM)
 
 
 def test_command_line_refuses_an_unsafe_start() -> None:

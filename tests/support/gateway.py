@@ -5,16 +5,22 @@ uvloop and httptools as `llmrelay serve` runs it.
         OpenAI(base_url=gw.base_url + "/v1", api_key="k")
 
 `gw.app` is the running `Gateway` (its metrics, limits); `gw.url` the root URL.
+`serve_process(args)` runs `python -m llmrelay.server` in a process of its own instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 
@@ -65,6 +71,39 @@ def serve_gateway(
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+@contextlib.contextmanager
+def serve_process(
+    args: Sequence[str], env: Mapping[str, str] | None = None, log: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`python -m llmrelay.server --port <free> *args` in its own process, yielded with its
+    URL once `/health` answers; SIGTERM and a wait at the end (`process.returncode` then
+    says how it ended). Its stderr goes to `log` (else nowhere)."""
+    port = free_port()
+    command = [sys.executable, "-m", "llmrelay.server", "--port", str(port), *args]
+    with contextlib.ExitStack() as stack:
+        errors = stack.enter_context(log.open("wb")) if log else subprocess.DEVNULL
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(url + "/health", timeout=1):
+                        break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("the gateway process did not start") from None
+                    time.sleep(0.05)
+            yield url, process
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
 
 
 def raw_request(

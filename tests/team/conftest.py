@@ -130,23 +130,44 @@ def chat_body(stream: bool = False, model: str = "gpt-4o-mini") -> dict[str, Any
 
 
 async def _post(
-    session: aiohttp.ClientSession, url: str, key: str, body: dict[str, Any]
+    session: aiohttp.ClientSession,
+    url: str,
+    key: str,
+    body: dict[str, Any],
+    path: str = "/v1/chat/completions",
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    headers = {"authorization": f"Bearer {key}"}
-    async with session.post(url + "/v1/chat/completions", json=body, headers=headers) as r:
+    sent = {"authorization": f"Bearer {key}", **(headers or {})}
+    async with session.post(url + path, json=body, headers=sent) as r:
         return r.status, {k.lower(): v for k, v in r.headers.items()}, await r.read()
 
 
+def post(
+    url: str,
+    key: str,
+    body: dict[str, Any],
+    path: str = "/v1/chat/completions",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One request: (status, headers with lower-case names, body)."""
+    return burst([url], key, 1, body, path, headers)[0]
+
+
 def burst(
-    urls: Sequence[str], key: str, count: int, body: dict[str, Any] | None = None
+    urls: Sequence[str],
+    key: str,
+    count: int,
+    body: dict[str, Any] | None = None,
+    path: str = "/v1/chat/completions",
+    headers: dict[str, str] | None = None,
 ) -> list[tuple[int, dict[str, str], bytes]]:
-    """`count` concurrent chat requests, spread over `urls` in turn."""
+    """`count` concurrent requests (chat unless `path` says), spread over `urls` in turn."""
 
     async def run() -> list[tuple[int, dict[str, str], bytes]]:
         async with aiohttp.ClientSession() as session:
             return await asyncio.gather(
                 *(
-                    _post(session, urls[i % len(urls)], key, body or chat_body())
+                    _post(session, urls[i % len(urls)], key, body or chat_body(), path, headers)
                     for i in range(count)
                 )
             )

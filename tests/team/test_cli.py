@@ -34,12 +34,13 @@ def test_keys_create_list_revoke_and_usage(
     assert listed[0]["name"] == "ci"
     assert listed[0]["rpm"] == 5
     assert listed[0]["budget"] == 2.5
+    assert (listed[0]["cache"], listed[0]["cache_ttl"]) == ("off", None)
     assert key[1] not in json.dumps(listed)
     assert usage_main(["--by", "model", "--json", "--since", "1h", "--state", state]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows == [
-        {"model": "gpt-4o-mini", "requests": 2, "prompt_tokens": 20, "completion_tokens": 4,
-         "cost": 0.024}
+        {"model": "gpt-4o-mini", "requests": 2, "cached": 0, "prompt_tokens": 20,
+         "completion_tokens": 4, "cost": 0.024}
     ]  # fmt: skip
     assert usage_main(["--key", key_id[1], "--state", state]) == 0
     assert capsys.readouterr().out.count("gpt-4o-mini") == 2
@@ -57,3 +58,19 @@ def test_module_entry_point(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("id")
+
+
+def test_keys_create_with_a_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    assert keys_main(["create", "--name", "on", "--cache", "--state", state]) == 0
+    args = ["--name", "all", "--cache", "always", "--cache-ttl", "15m", "--state", state]
+    assert keys_main(["create", *args]) == 0
+    assert keys_main(["create", "--name", "bad", "--cache-ttl", "soon", "--state", state]) == 2
+    capsys.readouterr()
+    assert keys_main(["list", "--json", "--state", state]) == 0
+    listed = {k["name"]: k for k in json.loads(capsys.readouterr().out)}
+    assert set(listed) == {"on", "all"}
+    assert (listed["on"]["cache"], listed["on"]["cache_ttl"]) == ("on", None)
+    assert (listed["all"]["cache"], listed["all"]["cache_ttl"]) == ("always", 900)
+    assert keys_main(["list", "--state", state]) == 0
+    assert "always 900s" in capsys.readouterr().out

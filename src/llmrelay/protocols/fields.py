@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidRequestError
 
 __all__ = [
     "REDIRECTING",
+    "CacheSwitch",
     "FieldError",
+    "cache_switch",
     "check_media_url",
     "is_int",
     "is_number",
@@ -122,3 +125,46 @@ def check_media_url(url: Any, where: str) -> None:
     """Images and files in messages: a `data:` URI or an http(s) URL, never a local path."""
     if not isinstance(url, str) or not url.startswith(("data:", "https://", "http://")):
         raise FieldError("messages", f"{where}: a URL must be a data: URI or an http(s) URL")
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSwitch:
+    """The `cache` field of a chat request (llmrelay's extension, as LiteLLM's proxy takes it):
+    `true` asks for the answer to be cached (a sampled one too), `false` leaves the cache out;
+    an object takes `use-cache`, `no-cache` (do not read), `no-store` (do not write), `ttl`
+    (seconds, at most the key's) and `s-maxage` (accept entries at most this old)."""
+
+    asked: bool = False
+    read: bool = True
+    write: bool = True
+    ttl: float | None = None
+    max_age: float | None = None
+
+
+_CACHE_OPTIONS = ("use-cache", "no-cache", "no-store", "ttl", "s-maxage")
+
+
+def cache_switch(value: Any) -> CacheSwitch | None:
+    """The request's `cache` field checked (`FieldError` names what is wrong)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return CacheSwitch(asked=True) if value else CacheSwitch(read=False, write=False)
+    if not isinstance(value, Mapping):
+        raise FieldError("cache", "cache: true, false or an object")
+    unknown = sorted(set(value) - set(_CACHE_OPTIONS))
+    if unknown:
+        raise FieldError("cache", f"cache: unknown options {unknown} (take {list(_CACHE_OPTIONS)})")
+    for name in ("use-cache", "no-cache", "no-store"):
+        if not isinstance(value.get(name, False), bool):
+            raise FieldError("cache", f"cache: {name} must be a boolean")
+    for name in ("ttl", "s-maxage"):
+        if name in value and not (is_number(value[name]) and value[name] >= 0):
+            raise FieldError("cache", f"cache: {name} must be a number of seconds")
+    return CacheSwitch(
+        asked=bool(value.get("use-cache")),
+        read=not value.get("no-cache"),
+        write=not value.get("no-store"),
+        ttl=value.get("ttl"),
+        max_age=value.get("s-maxage"),
+    )

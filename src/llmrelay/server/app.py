@@ -64,6 +64,7 @@ class Exchange:
     """What the access log and the metrics record about one request."""
 
     __slots__ = (
+        "cache",
         "completion_tokens",
         "error",
         "model",
@@ -85,11 +86,12 @@ class Exchange:
         self.completion_tokens = 0
         self.error: str | None = None
         self.team: TeamRequest | None = None  # a virtual key's request (team layer)
+        self.cache: str | None = None  # the response cache's verdict: hit, miss, refresh, bypass
 
     def note(self, provider: str | None, usage: Any) -> None:
         if provider:
             self.provider = provider
-        if usage is not None:
+        if usage is not None and self.cache != "hit":  # a hit used no tokens
             self.prompt_tokens = usage.prompt_tokens
             self.completion_tokens = usage.completion_tokens
 
@@ -310,7 +312,7 @@ class Gateway:
             exchange.route,
             exchange.status,
             seconds,
-            exchange.provider,
+            None if exchange.cache == "hit" else exchange.provider,  # upstream calls only
             exchange.prompt_tokens,
             exchange.completion_tokens,
         )
@@ -318,7 +320,7 @@ class Gateway:
             model = redact((exchange.model or "-")[:120], self.secrets)
             access_log.info(
                 "%s %s status=%d model=%r provider=%s latency_ms=%.1f prompt_tokens=%d "
-                "completion_tokens=%d%s",
+                "completion_tokens=%d%s%s",
                 method,
                 exchange.route,
                 exchange.status,
@@ -327,6 +329,7 @@ class Gateway:
                 seconds * 1000,
                 exchange.prompt_tokens,
                 exchange.completion_tokens,
+                f" cache={exchange.cache}" if exchange.cache else "",
                 f" error={exchange.error}" if exchange.error else "",
             )
 

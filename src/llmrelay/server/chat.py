@@ -4,6 +4,10 @@ take an in-flight slot, call the client layer, answer in the surface's wire form
 Before the first byte of an answer, any failure — the provider's, the routing's, the caller's
 — is an HTTP error in the surface's shape with the status `failures` gives it (the client's
 failover has had its chance by then). After it, a stream ends with the surface's error event.
+
+With a virtual key whose response cache is on (`team.cache`), a hit is answered from the
+stored answer through the same assembler and encoders, with no upstream request; a miss
+keeps the complete answer before its last byte goes out.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from .streaming import DisconnectWatch, send_json, send_stream
 if TYPE_CHECKING:
     from ..client.types import ChatCompletion, ChatCompletionChunk
     from .app import Exchange, Gateway
+    from .team.cache import Plan
+    from .team.cache_entry import Capture, Entry
 
 __all__ = ["Surface", "admit", "fail", "send_failure", "serve_chat", "stream_events"]
 
@@ -84,11 +90,18 @@ async def serve_chat(
         return await fail(exchange, send, surface, failure_for(exc, gateway.secrets))
     params = _params(request, provider, surface.soft, gateway.upstream_options)
     out = request.params.get("max_tokens")
-    if not await admit(gateway, exchange, send, surface, request.model, model, len(raw), out):
+    ask = None  # the response cache's part, for a virtual key (team.cache once admitted)
+    if exchange.team is not None and gateway.team is not None:
+        ask = gateway.team.cache.plan(exchange.team, request, provider, model)
+    if not await admit(gateway, exchange, send, surface, request.model, model, len(raw), out, ask):
         return
+    plan = exchange.team.cache if exchange.team is not None else None
     watch = DisconnectWatch(receive)
     try:
-        await _answer(gateway, exchange, surface, request, provider, model, params, send)
+        if plan is not None and plan.entry is not None:  # a hit: no upstream request
+            await _replay(gateway, exchange, surface, request, plan.entry, send)
+        else:
+            await _answer(gateway, exchange, surface, request, provider, model, params, plan, send)
     except asyncio.CancelledError:
         if not watch.absorb():
             raise
@@ -110,12 +123,13 @@ AT_LIMIT = Failure(503, "server_error", "the gateway is at its in-flight limit",
 
 async def admit(
     gateway: Gateway, exchange: Exchange, send: Any, surface: Surface,
-    requested: str, model: str, size: int, max_tokens: Any = None,
+    requested: str, model: str, size: int, max_tokens: Any = None, plan: Plan | None = None,
 ) -> bool:  # fmt: skip
-    """A virtual key's limits and budget (the team layer), then an in-flight slot, which the
-    caller releases. False when refused: the refusal has been answered."""
+    """A virtual key's limits and budget (the team layer; with a chat request's response
+    cache `plan`, its lookup too), then an in-flight slot, which the caller releases. False
+    when refused: the refusal has been answered."""
     if exchange.team is not None and gateway.team is not None:
-        refused = await gateway.team.admit(exchange, requested, model, size, max_tokens)
+        refused = await gateway.team.admit(exchange, requested, model, size, max_tokens, plan)
         if refused is not None:
             await fail(exchange, send, surface, refused)
             return False
@@ -134,6 +148,7 @@ async def _answer(
     provider: Any,
     model: str,
     params: dict[str, Any],
+    plan: Plan | None,
     send: Any,
 ) -> None:
     create = gateway.client.chat.completions.create
@@ -143,6 +158,8 @@ async def _answer(
             assert not isinstance(answer, AsyncStream)
             completion = await answer
             exchange.note(completion.provider, completion.usage)
+            if plan is not None and plan.write:
+                await plan.keep(completion)
             headers = _provider_header(completion.provider)
             data = dumps(surface.answer(completion))
             exchange.status = 200
@@ -160,7 +177,8 @@ async def _answer(
             **params,
         )
         assert isinstance(stream, AsyncStream)
-        events = _events(aiter(stream), surface.encoder(request), exchange)
+        capture = plan.capture() if plan is not None and plan.write else None
+        events = _events(aiter(stream), surface.encoder(request), exchange, capture)
     except Exception as exc:
         failure = failure_for(_with_param(exc), gateway.secrets)
         return await fail(exchange, send, surface, failure)
@@ -208,10 +226,33 @@ async def _nothing() -> AsyncIterator[bytes]:
     yield b""  # pragma: no cover
 
 
+async def _replay(
+    gateway: Gateway,
+    exchange: Exchange,
+    surface: Surface,
+    request: ChatRequest,
+    entry: Entry,
+    send: Any,
+) -> None:
+    """A cache hit, in the surface's shape (a stream when asked): no upstream request."""
+    from .team.cache_entry import chunks_of, completion_of
+
+    if not request.stream:
+        completion = completion_of(entry)
+        exchange.note(completion.provider, None)
+        data = dumps(surface.answer(completion))
+        exchange.status = 200
+        return await send_json(send, 200, data, _provider_header(completion.provider))
+    chunks = chunks_of(entry, request.include_usage)
+    events = _events(chunks, surface.encoder(request), exchange)
+    await stream_events(gateway, exchange, surface, events, send)
+
+
 async def _events(
     chunks: AsyncIterator[ChatCompletionChunk],
     encode: Callable[[ChatCompletionChunk], bytes],
     exchange: Exchange,
+    capture: Capture | None = None,
 ) -> AsyncGenerator[bytes, None]:
     try:
         async for chunk in chunks:
@@ -219,7 +260,11 @@ async def _events(
                 exchange.note(chunk.provider, chunk.usage)
             elif exchange.provider is None and chunk.provider:
                 exchange.provider = chunk.provider
+            if capture is not None:
+                capture.add(chunk)
             yield encode(chunk)
+        if capture is not None:  # complete: kept before the stream's end goes out
+            await capture.done()
     finally:
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:

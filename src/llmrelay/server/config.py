@@ -19,6 +19,12 @@
     fast = "local/qwen2.5"
     smart = ["OpenAI/gpt-4o", "Anthropic/claude-sonnet-4-5", "local/qwen2.5"]
 
+    [cache]                          # the response cache of virtual keys (team layer)
+    ttl = 3600                       # seconds, for keys without their own --cache-ttl
+    max_entry_bytes = 262144         # larger answers are not cached
+    max_entries = 10000              # SQLite: entries kept (Redis: its maxmemory policy)
+    shared = false                   # true: keys share entries (else each key its own)
+
 Providers are otherwise configured exactly as for the client: `OPENAI_API_KEY`,
 `ANTHROPIC_API_KEY`, `OPENAI_BASE_URL`, … read from the environment.
 """
@@ -33,6 +39,14 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "ConfigError", "GatewayConfig", "Upstream", "load_config"]
+
+#: The `[cache]` table: key → (GatewayConfig field, type).
+_CACHE_KEYS: dict[str, tuple[str, type]] = {
+    "ttl": ("cache_ttl", float),
+    "max_entry_bytes": ("cache_max_entry_bytes", int),
+    "max_entries": ("cache_max_entries", int),
+    "shared": ("cache_shared", bool),
+}
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_INFLIGHT = 256
@@ -89,6 +103,12 @@ class GatewayConfig:
     responses_store_size: int = 1000
     responses_store_bytes: int = 64 * 1024 * 1024
     responses_store_ttl: float = 3600.0
+    #: Response cache (virtual keys with `cache` on): default TTL in seconds, the largest
+    #: answer kept, entries kept in SQLite, and whether keys share entries.
+    cache_ttl: float = 3600.0
+    cache_max_entry_bytes: int = 256 * 1024
+    cache_max_entries: int = 10_000
+    cache_shared: bool = False
 
     def with_(self, **changes: Any) -> GatewayConfig:
         return replace(self, **changes)
@@ -127,7 +147,7 @@ def _upstream(name: str, table: Any) -> Upstream:
 def from_mapping(data: Mapping[str, Any], base: GatewayConfig | None = None) -> GatewayConfig:
     """A config from parsed TOML (over `base`)."""
     config = base or GatewayConfig()
-    unknown = set(data) - {"gateway", "upstreams", "models"}
+    unknown = set(data) - {"gateway", "upstreams", "models", "cache"}
     if unknown:
         raise ConfigError(f"unknown tables {sorted(unknown)}")
     gateway = data.get("gateway", {})
@@ -169,7 +189,29 @@ def from_mapping(data: Mapping[str, Any], base: GatewayConfig | None = None) -> 
     unknown = set(gateway) - {"api_keys_env", "allow_request_fields", *changes}
     if unknown:
         raise ConfigError(f"[gateway]: unknown keys {sorted(unknown)}")
+    changes.update(_cache(data.get("cache", {})))
     return config.with_(**changes)
+
+
+def _cache(table: Any) -> dict[str, Any]:
+    if not isinstance(table, Mapping):
+        raise ConfigError("[cache]: must be a table")
+    unknown = set(table) - set(_CACHE_KEYS)
+    if unknown:
+        raise ConfigError(f"[cache]: unknown keys {sorted(unknown)}")
+    changes: dict[str, Any] = {}
+    for key, value in table.items():
+        name, kind = _CACHE_KEYS[key]
+        if kind is bool:
+            ok, what = isinstance(value, bool), "true or false"
+        else:
+            number = isinstance(value, int if kind is int else int | float)
+            ok = number and not isinstance(value, bool) and value >= 0
+            what = "a whole number" if kind is int else "a number"
+        if not ok:
+            raise ConfigError(f"[cache] {key}: must be {what} (not negative)")
+        changes[name] = kind(value)
+    return changes
 
 
 def load_config(path: str | os.PathLike[str], base: GatewayConfig | None = None) -> GatewayConfig:

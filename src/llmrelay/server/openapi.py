@@ -52,6 +52,15 @@ _MESSAGE = {
     },
 }  # fmt: skip
 
+_CACHE = {
+    "description": "llmrelay: the response cache for this request (virtual keys with a cache): "
+    "true asks for it, false leaves it out",
+    "anyOf": [{"type": "boolean"}, {"type": "object", "additionalProperties": False,
+              "properties": {"use-cache": {"type": "boolean"}, "no-cache": {"type": "boolean"},
+                             "no-store": {"type": "boolean"}, "ttl": {"type": "number"},
+                             "s-maxage": {"type": "number"}}}],
+}  # fmt: skip
+
 _CHAT_REQUEST = {
     "type": "object",
     "required": ["model", "messages"],
@@ -62,6 +71,7 @@ _CHAT_REQUEST = {
         "stream_options": {"type": "object",
                            "properties": {"include_usage": {"type": "boolean"}}},
         "provider": {"type": "string", "description": "llmrelay: the provider to use"},
+        "cache": _CACHE,
         "temperature": {"type": "number"},
         "top_p": {"type": "number"},
         "max_tokens": {"type": "integer"},
@@ -94,6 +104,7 @@ _MESSAGES_REQUEST = {
         "system": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]},
         "stream": {"type": "boolean"},
         "provider": {"type": "string", "description": "llmrelay: the provider to use"},
+        "cache": _CACHE,
         "stop_sequences": {"type": "array", "items": {"type": "string"}},
         "temperature": {"type": "number"},
         "top_p": {"type": "number"},

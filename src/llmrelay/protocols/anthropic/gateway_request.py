@@ -19,6 +19,7 @@ from typing import Any
 
 from ..fields import (
     FieldError,
+    cache_switch,
     check_media_url,
     is_int,
     is_number,
@@ -239,7 +240,7 @@ def parse_request(body: Any, allowed: Collection[str] = ()) -> ChatRequest:
     rest = {
         k: v
         for k, v in body.items()
-        if k not in ("model", "messages", "stream", "provider", "system")
+        if k not in ("model", "messages", "stream", "provider", "system", "cache")
     }
     params = take(rest, KNOWN, IGNORED, allowed)
     if params.get("max_tokens", 1) < 1:
@@ -267,4 +268,5 @@ def parse_request(body: Any, allowed: Collection[str] = ()) -> ChatRequest:
         include_usage=True,
         provider=provider,
         params=params,
+        cache=cache_switch(body.get("cache")),
     )

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from ...transport.sse_encode import encode_event
 from ..fields import (
+    CacheSwitch,
     FieldError,
+    cache_switch,
     check_media_url,
     is_int,
     is_number,
@@ -98,6 +100,8 @@ class ChatRequest:
     include_usage: bool = False
     provider: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    #: The `cache` extension field (see `fields.cache_switch`); never sent to a provider.
+    cache: CacheSwitch | None = None
 
 
 def _check_media(messages: list[Any]) -> None:
@@ -137,7 +141,7 @@ def parse_request(body: Any, allowed: Collection[str] = ()) -> ChatRequest:
     rest = {
         k: v
         for k, v in body.items()
-        if k not in ("model", "messages", "stream", "stream_options", "provider")
+        if k not in ("model", "messages", "stream", "stream_options", "provider", "cache")
     }
     params = take(rest, KNOWN, IGNORED, allowed)
     if "max_completion_tokens" in params:
@@ -150,6 +154,7 @@ def parse_request(body: Any, allowed: Collection[str] = ()) -> ChatRequest:
         include_usage=bool(options and options.get("include_usage")),
         provider=provider,
         params=params,
+        cache=cache_switch(body.get("cache")),
     )
 
 

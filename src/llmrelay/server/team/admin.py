@@ -1,7 +1,9 @@
 """The admin HTTP API, behind its own key (`--admin-key` / LLMRELAY_ADMIN_KEY):
 
 GET    /v1/admin/keys             the keys (never their secret)
-POST   /v1/admin/keys             {"name", "models", "rpm", "tpm", "budget", "expires"}
+POST   /v1/admin/keys             {"name", "models", "rpm", "tpm", "budget", "expires",
+                                   "cache": "off"|"on"|"always" (true: "on"),
+                                   "cache_ttl": seconds or "1h"}
                                   → 201 with the key, shown this once
 DELETE /v1/admin/keys/{id}        revoke
 GET    /v1/usage?key=&since=&by=  usage records, or totals by model|key|day
@@ -16,7 +18,7 @@ from urllib.parse import parse_qs
 
 from ..failures import Failure
 from ..streaming import send_json
-from .ops import aggregate, make_key, parse_time
+from .ops import aggregate, make_key, parse_seconds, parse_time
 from .records import StoreDownError
 
 if TYPE_CHECKING:
@@ -79,6 +81,8 @@ async def serve_admin(
             if not isinstance(spec, dict):
                 raise ValueError("the body must be a JSON object")
             budget = spec.get("budget")
+            cache = spec.get("cache") or "off"
+            cache = "on" if cache is True else cache
             key, record = make_key(
                 str(spec.get("name", "")),
                 list(spec.get("models") or []),
@@ -86,6 +90,8 @@ async def serve_admin(
                 int(spec.get("tpm") or 0),
                 None if budget is None else float(budget),
                 parse_time(spec.get("expires"), future=True),
+                str(cache),
+                parse_seconds(spec.get("cache_ttl")),
             )
             await team.store.create_key(record)
             exchange.status = 201

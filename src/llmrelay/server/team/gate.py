@@ -3,6 +3,7 @@ budget: one atomic reservation in the state store), and what it cost (settled af
 
 Nothing about a key is cached between requests: revoking one is seen by the next request on
 every instance. The one exception is fail-open mode while the store is down (see `admit`).
+The response cache (`cache`) looks answers up in the same round trip as the reservation.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..failures import Failure
+from .cache import Plan, ResponseCache
 from .metrics import TeamMetrics
 from .prices import Prices
 from .records import MICRO, PREFIX, Admission, StoreDownError, Usage, hash_key
@@ -43,12 +45,14 @@ class TeamRequest:
     """One request made with a virtual key."""
 
     __slots__ = (
-        "admission", "estimate", "events", "headers", "key_hash", "model", "request_id",
-        "reserved_cost", "reserved_tokens", "settled",
+        "admission", "cache", "estimate", "events", "headers", "incoming", "key_hash", "model",
+        "request_id", "reserved_cost", "reserved_tokens", "settled",
     )  # fmt: skip
 
-    def __init__(self, key_hash: str) -> None:
+    def __init__(self, key_hash: str, incoming: list[tuple[bytes, bytes]]) -> None:
         self.key_hash = key_hash
+        self.incoming = incoming  # the request's headers (Cache-Control)
+        self.cache: Plan | None = None  # the response cache's part in it
         self.request_id = uuid.uuid4().hex
         self.admission: Admission | None = None
         self.headers: list[tuple[bytes, bytes]] = []
@@ -134,11 +138,14 @@ class Team:
     def __init__(self, config: GatewayConfig) -> None:
         from .ops import data_dir, default_state_url
 
-        self.store: Store = open_store(config.state or default_state_url())
+        self.store: Store = open_store(
+            config.state or default_state_url(), config.cache_max_entries
+        )
         self.fail_open = config.state_fail_open
         self.admin_key = (config.admin_key or "").encode()
         self.prices = Prices.load(config.prices)
         self.metrics = TeamMetrics()
+        self.cache = ResponseCache(config, self.store, self.metrics)
         self.spool_file = Path(config.state_spool or data_dir() / "spool.jsonl")
         #: Usage not yet written: what a previous process left in the spool file comes first
         #: (settling is idempotent per request id, so a record written twice counts once).
@@ -167,7 +174,7 @@ class Team:
         token = self.token(scope["headers"])
         if token is None:
             return False
-        request = TeamRequest(hash_key(token))
+        request = TeamRequest(hash_key(token), scope["headers"])
         if scope["method"] == "POST" and scope["path"] in _ADMITTED_PATHS:
             exchange.team = request
             return True
@@ -180,11 +187,18 @@ class Team:
         return ok
 
     async def admit(
-        self, exchange: Exchange, requested: str, model: str, size: int, max_tokens: Any = None
+        self,
+        exchange: Exchange,
+        requested: str,
+        model: str,
+        size: int,
+        max_tokens: Any = None,
+        plan: Plan | None = None,
     ) -> Failure | None:
         """Reserve the request (for the `requested` model name, routed to `model`; a body of
         `size` bytes; at most `max_tokens` out) against the key's limits and budget (None: go
-        ahead)."""
+        ahead). With a chat request's response cache `plan`, its lookup rides on the same
+        round trip (`team.cache.entry`: a hit)."""
         team = exchange.team
         assert team is not None
         team.model = requested
@@ -196,8 +210,9 @@ class Team:
             if self.spool:
                 await self._flush()
             a = await self.store.reserve(
-                team.key_hash, requested, team.request_id, team.estimate + out, cost
-            )
+                team.key_hash, requested, team.request_id, team.estimate + out, cost,
+                plan.probe if plan is not None else None,
+            )  # fmt: skip
         except StoreDownError as exc:
             known = self._known.get(team.key_hash) if self.fail_open else None
             if known is None:
@@ -226,6 +241,9 @@ class Team:
             return _refusal(a, requested)
         team.reserved_cost = cost
         team.reserved_tokens = team.estimate + out
+        self.cache.learn(team.key_hash, a.cache)
+        if plan is not None:
+            team.cache = self.cache.admitted(exchange, plan, a)
         if self.fail_open:
             self._known[team.key_hash] = a
             self._known.move_to_end(team.key_hash)
@@ -250,7 +268,9 @@ class Team:
         if team is None or team.settled or team.admission is None:
             return
         prompt, completion = exchange.prompt_tokens, exchange.completion_tokens
-        if not (prompt or completion) and team.events:  # ended early: what was sent
+        if exchange.cache == "hit":  # answered by the cache: no tokens, no cost
+            prompt = completion = 0
+        elif not (prompt or completion) and team.events:  # ended early: what was sent
             prompt, completion = team.estimate, team.events
         await self._settle(exchange, team, prompt, completion)
 
@@ -265,6 +285,7 @@ class Team:
             team.request_id, a.key_id, a.name, team.model, exchange.provider or "",
             prompt, out, cost, round((time.perf_counter() - exchange.start) * 1000, 3),
             exchange.status, time.time(), team.reserved_cost, team.reserved_tokens,
+            exchange.cache == "hit",
         )  # fmt: skip
         self.metrics.observe(a.name, team.model, prompt, out, cost)
         self._pending.append((usage, prompt + out))

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .records import MICRO, KeyRecord, Usage, hash_key, new_key
+from .records import CACHE_MODES, MICRO, KeyRecord, Usage, hash_key, new_key
 
-__all__ = ["aggregate", "default_state_url", "make_key", "parse_time"]
+__all__ = ["aggregate", "default_state_url", "make_key", "parse_seconds", "parse_time"]
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -59,6 +59,23 @@ def parse_time(text: str | float | None, *, future: bool) -> float:
     return moment.timestamp()
 
 
+def parse_seconds(text: str | float | None) -> int:
+    """Whole seconds from a number or a duration (`90`, `15m`, `1h`, `7d`); 0 for None/empty."""
+    if text is None or text == "":
+        return 0
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        seconds = float(text)
+    else:
+        match = _DURATION.match(str(text).strip())
+        try:
+            seconds = float(match[1]) * _UNITS[match[2]] if match else float(str(text))
+        except ValueError:
+            raise ValueError(f"not a duration: {text!r} (seconds, or 15m/1h/7d)") from None
+    if seconds < 0 or seconds != seconds or seconds == float("inf"):
+        raise ValueError(f"not a duration: {text!r} (seconds, or 15m/1h/7d)")
+    return round(seconds)
+
+
 def make_key(
     name: str,
     models: Sequence[str] = (),
@@ -66,12 +83,16 @@ def make_key(
     tpm: int = 0,
     budget: float | None = None,
     expires: float = 0.0,
+    cache: str = "off",
+    cache_ttl: int = 0,
 ) -> tuple[str, KeyRecord]:
     """A new random key (to show once) and its record (which holds only its sha256)."""
     if not name or len(name) > 200:
         raise ValueError("name: 1 to 200 characters")
-    if rpm < 0 or tpm < 0 or (budget is not None and budget < 0):
-        raise ValueError("rpm, tpm and budget cannot be negative")
+    if rpm < 0 or tpm < 0 or (budget is not None and budget < 0) or cache_ttl < 0:
+        raise ValueError("rpm, tpm, budget and cache_ttl cannot be negative")
+    if cache not in CACHE_MODES:
+        raise ValueError(f"cache: one of {', '.join(CACHE_MODES)}")
     key = new_key()
     record = KeyRecord(
         id="key_" + uuid.uuid4().hex[:16],
@@ -83,12 +104,15 @@ def make_key(
         budget=-1 if budget is None else round(budget * MICRO),
         expires=expires,
         created=time.time(),
+        cache=cache,
+        cache_ttl=cache_ttl,
     )
     return key, record
 
 
 def aggregate(records: Iterable[Usage], by: str | None) -> list[dict[str, Any]]:
-    """Records as shown, or totals per model, key or UTC day."""
+    """Records as shown, or totals per model, key or UTC day (`cached`: answered from the
+    response cache, among `requests`)."""
     if by is None:
         return [u.public() for u in records]
     if by not in ("model", "key", "day"):
@@ -103,9 +127,11 @@ def aggregate(records: Iterable[Usage], by: str | None) -> list[dict[str, Any]]:
             group = datetime.fromtimestamp(u.at, UTC).strftime("%Y-%m-%d")
         row = groups.setdefault(
             group,
-            {by: group, "requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost": 0},
-        )
+            {by: group, "requests": 0, "cached": 0, "prompt_tokens": 0, "completion_tokens": 0,
+             "cost": 0},
+        )  # fmt: skip
         row["requests"] += 1
+        row["cached"] += u.cached
         row["prompt_tokens"] += u.prompt_tokens
         row["completion_tokens"] += u.completion_tokens
         row["cost"] += u.cost

@@ -8,9 +8,20 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["Admission", "KeyRecord", "StoreDownError", "Usage", "hash_key", "new_key"]
+__all__ = [
+    "CACHE_MODES",
+    "Admission",
+    "KeyRecord",
+    "StoreDownError",
+    "Usage",
+    "hash_key",
+    "new_key",
+]
 
 PREFIX = "sk-lr-"
+#: A key's response cache: off; on (answers at temperature 0, others when the request asks);
+#: always (every answer unless the request opts out).
+CACHE_MODES = ("off", "on", "always")
 MICRO = 1_000_000  # money is counted in micro-USD integers (exact, atomic increments)
 
 
@@ -42,6 +53,8 @@ class KeyRecord:
     expires: float = 0.0  # epoch seconds; 0: never
     revoked: bool = False
     created: float = 0.0
+    cache: str = "off"  # one of CACHE_MODES
+    cache_ttl: int = 0  # seconds; 0: the gateway's default
 
     def public(self) -> dict[str, Any]:
         """What list/admin answers show (no hash)."""
@@ -50,6 +63,7 @@ class KeyRecord:
         data["models"] = list(self.models)
         data["budget"] = None if self.budget < 0 else self.budget / MICRO
         data["expires"] = self.expires or None
+        data["cache_ttl"] = self.cache_ttl or None
         return data
 
 
@@ -67,6 +81,9 @@ class Admission:
     tokens: int = 0
     reset: float = 0.0  # seconds until the oldest request of the window leaves it
     spend: int = 0
+    cache: str = "off"  # the key's cache mode and TTL
+    cache_ttl: int = 0
+    entry: str | None = None  # the cached answer looked up with the reservation, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +103,7 @@ class Usage:
     at: float
     reserved_cost: int = 0  # what admission added to the spend (settle adds cost - this)
     reserved_tokens: int = 0  # what admission counted in the window (settle corrects it)
+    cached: bool = False  # answered from the response cache (no upstream request, cost 0)
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}

@@ -7,18 +7,36 @@ from typing import Protocol
 
 from ..records import Admission, KeyRecord, Usage
 
-__all__ = ["Store", "open_store"]
+__all__ = ["CACHE_ENTRIES", "Probe", "Store", "open_store"]
 
 WINDOW = 60.0  # seconds: the rate-limit window (a sliding minute)
+#: Response cache entries per SQLite store (Redis: bounded by TTL and its maxmemory).
+CACHE_ENTRIES = 10_000
+#: A `probe` of `reserve`: (scope, digest) of a response cache entry; scope "" is the key's
+#: own id (known to the store only), any other scope (the shared one) is taken as given.
+Probe = tuple[str, str]
 
 
 class Store(Protocol):
     async def reserve(
-        self, key_hash: str, model: str, request_id: str, tokens: int, cost: int
+        self,
+        key_hash: str,
+        model: str,
+        request_id: str,
+        tokens: int,
+        cost: int,
+        probe: Probe | None = None,
     ) -> Admission:
         """Atomically: check the key (revoked, expired, model), its requests and tokens in the
         last minute and its spend; when all allow, count the request with `tokens` and add
-        `cost` to the spend. Raises StoreDownError."""
+        `cost` to the spend. With a `probe`, a key whose cache is not off also gets the
+        unexpired cache entry (`Admission.entry`) in the same round trip. Raises
+        StoreDownError."""
+        ...
+
+    async def cache_put(self, scope: str, digest: str, entry: str, ttl: float) -> None:
+        """Keep a response cache entry for `ttl` seconds (SQLite: expired entries evicted, the
+        oldest past the cap; Redis: `SET … PX`)."""
         ...
 
     async def settle_many(self, settled: Sequence[tuple[Usage, int]]) -> None:
@@ -42,12 +60,12 @@ class Store(Protocol):
     async def close(self) -> None: ...
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, cache_entries: int = CACHE_ENTRIES) -> Store:
     """`sqlite:///path` or `redis://…` (rediss://, unix:// too)."""
     if url.startswith("sqlite://"):
         from .sqlite import SQLiteStore
 
-        return SQLiteStore(url.removeprefix("sqlite://") or ":memory:")
+        return SQLiteStore(url.removeprefix("sqlite://") or ":memory:", cache_entries)
     if url.startswith(("redis://", "rediss://", "unix://")):
         from .redis import RedisStore
 

@@ -5,7 +5,9 @@ The clock is Redis's own (`TIME`), so instances with skewed clocks still share o
 Layout: `lr:key:<sha256>` (hash: the key record), `lr:id:<id>` → sha256, `lr:keys` (set of
 sha256), `lr:win:<id>` (zset request id → ms), `lr:tok:<id>` (hash request id → tokens),
 `lr:sum:<id>` (their total), `lr:spend:<id>` (micro-USD), `lr:usage` (list of JSON records),
-`lr:done:<request id>` (settled: replays of the spool are idempotent).
+`lr:done:<request id>` (settled: replays of the spool are idempotent), `lr:cache:<scope>:<sha256
+of the normalised request>` (a cached answer, `SET … PX`: Redis expires it). Key hashes written
+before the cache have no `cache`/`cache_ttl` fields: both read them as off and 0.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..records import Admission, KeyRecord, StoreDownError, Usage
-from .base import WINDOW
+from .base import WINDOW, Probe
 
 __all__ = ["RedisStore"]
 
 _RESERVE = """
 local k = redis.call('HMGET', 'lr:key:' .. ARGV[1],
-  'id', 'name', 'models', 'rpm', 'tpm', 'budget', 'expires', 'revoked')
+  'id', 'name', 'models', 'rpm', 'tpm', 'budget', 'expires', 'revoked', 'cache', 'cache_ttl')
 if not k[1] then return {'nokey'} end
 local id, name = k[1], k[2]
 local t = redis.call('TIME')
@@ -71,7 +73,14 @@ else
   count = count + 1
   used = used + tokens
 end
-return {outcome, id, name, rpm, tpm, budget, count, used, reset, spend}
+local cache, entry = k[9] or 'off', false
+if outcome == 'ok' and ARGV[8] ~= '' and cache ~= 'off' then
+  local scope = ARGV[7]
+  if scope == '' then scope = id end
+  entry = redis.call('GET', 'lr:cache:' .. scope .. ':' .. ARGV[8])
+end
+return {outcome, id, name, rpm, tpm, budget, count, used, reset, spend, cache,
+  tonumber(k[10] or '0'), entry}
 """
 
 _SETTLE = """
@@ -86,7 +95,8 @@ redis.call('RPUSH', 'lr:usage', ARGV[5])
 return 1
 """
 
-_FIELDS = ("id", "name", "models", "rpm", "tpm", "budget", "expires", "revoked", "created")
+_FIELDS = ("id", "name", "models", "rpm", "tpm", "budget", "expires", "revoked", "created",
+           "cache", "cache_ttl")  # fmt: skip
 
 
 class RedisStore:
@@ -120,26 +130,41 @@ class RedisStore:
             raise StoreDownError(f"redis: {type(exc).__name__}") from None
 
     async def reserve(
-        self, key_hash: str, model: str, request_id: str, tokens: int, cost: int
+        self,
+        key_hash: str,
+        model: str,
+        request_id: str,
+        tokens: int,
+        cost: int,
+        probe: Probe | None = None,
     ) -> Admission:
         self._redis()
-        args = [key_hash, model, request_id, tokens, cost, int(WINDOW * 1000)]
+        scope, digest = probe or ("", "")
+        args = [key_hash, model, request_id, tokens, cost, int(WINDOW * 1000), scope, digest]
         reply = await self._call(self._reserve(args=args))
         if len(reply) < 10:
             return Admission(reply[0], *reply[1:3])
         outcome, key_id, name = reply[0], reply[1], reply[2]
         rpm, tpm, budget, count, used, reset, spend = (int(v) for v in reply[3:10])
         return Admission(
-            outcome, key_id, name, rpm, tpm, budget, count, used, max(reset, 0) / 1000, spend
-        )
+            outcome, key_id, name, rpm, tpm, budget, count, used, max(reset, 0) / 1000, spend,
+            reply[10], int(reply[11]), reply[12],
+        )  # fmt: skip
+
+    async def cache_put(self, scope: str, digest: str, entry: str, ttl: float) -> None:
+        name = f"lr:cache:{scope}:{digest}"
+        await self._call(self._redis().set(name, entry, px=max(int(ttl * 1000), 1)))
 
     async def settle_many(self, settled: Sequence[tuple[Usage, int]]) -> None:
-        pipe = self._redis().pipeline(transaction=False)
-        for usage, tokens in settled:
-            delta = usage.cost - usage.reserved_cost
-            args = [usage.key_id, usage.request_id, tokens, delta, json.dumps(usage.to_json())]
-            await self._settle(args=args, client=pipe)  # queued on the pipeline
-        await self._call(pipe.execute())
+        # Pipelines as context managers: leaving one resets it, which gives its connection back
+        # even when execute() failed before its own cleanup (loading the scripts while Redis is
+        # down or freshly restarted), instead of leaking it to the garbage collector.
+        async with self._redis().pipeline(transaction=False) as pipe:
+            for usage, tokens in settled:
+                delta = usage.cost - usage.reserved_cost
+                args = [usage.key_id, usage.request_id, tokens, delta, json.dumps(usage.to_json())]
+                await self._settle(args=args, client=pipe)  # queued on the pipeline
+            await self._call(pipe.execute())
 
     async def lookup(self, key_hash: str) -> KeyRecord | None:
         data = await self._call(self._redis().hgetall("lr:key:" + key_hash))
@@ -151,20 +176,21 @@ class RedisStore:
             "id": r.id, "name": r.name, "models": "".join(f"\n{m}" for m in r.models) + "\n"
             if r.models else "", "rpm": r.rpm, "tpm": r.tpm, "budget": r.budget,
             "expires": int(r.expires * 1000), "revoked": int(r.revoked), "created": r.created,
+            "cache": r.cache, "cache_ttl": r.cache_ttl,
         }  # fmt: skip
-        pipe = self._redis().pipeline(transaction=True)
-        pipe.hset("lr:key:" + r.hash, mapping=mapping)
-        pipe.set("lr:id:" + r.id, r.hash)
-        pipe.sadd("lr:keys", r.hash)
-        await self._call(pipe.execute())
+        async with self._redis().pipeline(transaction=True) as pipe:
+            pipe.hset("lr:key:" + r.hash, mapping=mapping)
+            pipe.set("lr:id:" + r.id, r.hash)
+            pipe.sadd("lr:keys", r.hash)
+            await self._call(pipe.execute())
 
     async def list_keys(self) -> list[KeyRecord]:
         client = self._redis()
         hashes = sorted(await self._call(client.smembers("lr:keys")))
-        pipe = client.pipeline(transaction=False)
-        for h in hashes:
-            pipe.hgetall("lr:key:" + h)
-        rows = await self._call(pipe.execute())
+        async with client.pipeline(transaction=False) as pipe:
+            for h in hashes:
+                pipe.hgetall("lr:key:" + h)
+            rows = await self._call(pipe.execute())
         records = [_record(h, row) for h, row in zip(hashes, rows, strict=True) if row]
         return sorted(records, key=lambda r: r.created)
 
@@ -197,5 +223,5 @@ def _record(key_hash: str, data: dict[str, str]) -> KeyRecord:
     return KeyRecord(
         data["id"], key_hash, data["name"], models, int(data["rpm"]), int(data["tpm"]),
         int(data["budget"]), int(data["expires"]) / 1000, data["revoked"] == "1",
-        float(data["created"]),
+        float(data["created"]), data.get("cache") or "off", int(data.get("cache_ttl") or 0),
     )  # fmt: skip

@@ -1,49 +1,75 @@
 """The SQLite backend: one instance (or several worker processes on one host), WAL.
 
 Each call is one short `BEGIN IMMEDIATE` transaction run on the event loop (tens of
-microseconds): the write lock makes check-and-count atomic across processes too.
+microseconds): the write lock makes check-and-count atomic across processes too. Response
+cache entries live in the `cache` table, bounded: expired rows go at each write, then the
+soonest to expire past `cache_entries`. Databases made before the cache get its key columns
+(`cache`, `cache_ttl`) added when opened.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from ..records import Admission, KeyRecord, StoreDownError, Usage
-from .base import WINDOW
+from .base import CACHE_ENTRIES, WINDOW, Probe
 
 __all__ = ["SQLiteStore"]
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
   id TEXT PRIMARY KEY, hash TEXT UNIQUE NOT NULL, name TEXT NOT NULL, models TEXT NOT NULL,
   rpm INTEGER NOT NULL, tpm INTEGER NOT NULL, budget INTEGER NOT NULL, expires REAL NOT NULL,
   revoked INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, spend INTEGER NOT NULL DEFAULT 0,
-  win_count INTEGER NOT NULL DEFAULT 0, win_tokens INTEGER NOT NULL DEFAULT 0);
+  win_count INTEGER NOT NULL DEFAULT 0, win_tokens INTEGER NOT NULL DEFAULT 0,
+  cache TEXT NOT NULL DEFAULT 'off', cache_ttl INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS window (
   request_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, at REAL NOT NULL, tokens INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS window_key ON window (key_id, at);
 CREATE TABLE IF NOT EXISTS usage (request_id TEXT PRIMARY KEY, key_id TEXT, at REAL, data TEXT);
 CREATE INDEX IF NOT EXISTS usage_at ON usage (at);
+CREATE TABLE IF NOT EXISTS cache (scope TEXT NOT NULL, digest TEXT NOT NULL,
+  expires REAL NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (scope, digest)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS cache_expires ON cache (expires);
 """
-_KEY_COLUMNS = "id, hash, name, models, rpm, tpm, budget, expires, revoked, created"
+#: Columns added since the first schema: (name, definition), added to older databases.
+_ADDED = (("cache", "TEXT NOT NULL DEFAULT 'off'"), ("cache_ttl", "INTEGER NOT NULL DEFAULT 0"))
+_KEY_COLUMNS = (
+    "id, hash, name, models, rpm, tpm, budget, expires, revoked, created, cache, cache_ttl"
+)
 
 
 def _record(row: tuple[object, ...]) -> KeyRecord:
-    i, h, name, models, rpm, tpm, budget, expires, revoked, created = row
+    i, h, name, models, rpm, tpm, budget, expires, revoked, created, cache, ttl = row
     return KeyRecord(
         str(i), str(h), str(name), tuple(json.loads(str(models))), int(str(rpm)),
         int(str(tpm)), int(str(budget)), float(str(expires)), bool(revoked), float(str(created)),
+        str(cache), int(str(ttl)),
     )  # fmt: skip
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    have = {row[1] for row in db.execute("PRAGMA table_info(keys)")}
+    for name, definition in _ADDED:
+        if name not in have:
+            db.execute(f"ALTER TABLE keys ADD COLUMN {name} {definition}")
+
+
 class SQLiteStore:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, cache_entries: int = CACHE_ENTRIES) -> None:
         self.path = path
+        self.cache_entries = cache_entries
+        #: Epoch seconds, for the window and cache expiry (tests replace it).
+        self.clock: Callable[[], float] = time.time
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
@@ -58,10 +84,25 @@ class SQLiteStore:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.executescript(_SCHEMA)
+                _migrate(db)
             except sqlite3.Error as exc:
                 raise StoreDownError(f"sqlite: {exc}") from None
             self._db = db
         return self._db
+
+    def _immediate(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(db)` in one `BEGIN IMMEDIATE` transaction (the write lock: atomic across
+        processes). A plain call, not a context manager: this is every request's path."""
+        with self._lock:
+            db = self._conn()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    return work(db)
+                finally:
+                    db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                raise StoreDownError(f"sqlite: {exc}") from None
 
     def _write(self, sql: str, *args: object) -> int:
         with self._lock:
@@ -72,23 +113,30 @@ class SQLiteStore:
                 raise StoreDownError(f"sqlite: {exc}") from None
 
     async def reserve(
-        self, key_hash: str, model: str, request_id: str, tokens: int, cost: int
+        self,
+        key_hash: str,
+        model: str,
+        request_id: str,
+        tokens: int,
+        cost: int,
+        probe: Probe | None = None,
     ) -> Admission:
-        with self._lock:
-            db = self._conn()
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    return self._reserve(db, key_hash, model, request_id, tokens, cost)
-                finally:
-                    db.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                raise StoreDownError(f"sqlite: {exc}") from None
+        def work(db: sqlite3.Connection) -> Admission:
+            a = self._reserve(db, key_hash, model, request_id, tokens, cost)
+            if probe is None or a.outcome != "ok" or a.cache == "off":
+                return a
+            row = db.execute(
+                "SELECT entry FROM cache WHERE scope = ? AND digest = ? AND expires > ?",
+                (probe[0] or a.key_id, probe[1], self.clock()),
+            ).fetchone()
+            return dataclasses.replace(a, entry=row[0]) if row else a
+
+        return self._immediate(work)
 
     def _reserve(
         self, db: sqlite3.Connection, key_hash: str, model: str, rid: str, tokens: int, cost: int
     ) -> Admission:
-        now = time.time()
+        now = self.clock()
         row = db.execute(
             f"SELECT {_KEY_COLUMNS}, spend, win_count, win_tokens, (SELECT min(at) FROM window "
             "WHERE window.key_id = keys.id AND at > ?) FROM keys WHERE hash = ?",
@@ -115,7 +163,7 @@ class SQLiteStore:
         def verdict(outcome: str, requests: int, used_tokens: int, spent: int) -> Admission:
             return Admission(
                 outcome, key.id, key.name, key.rpm, key.tpm, key.budget, requests, used_tokens,
-                max(reset, 0.0), spent,
+                max(reset, 0.0), spent, key.cache, key.cache_ttl,
             )  # fmt: skip
 
         if key.rpm and count >= key.rpm:
@@ -132,17 +180,11 @@ class SQLiteStore:
         return verdict("ok", count + 1, used + tokens, spend + cost)
 
     async def settle_many(self, settled: Sequence[tuple[Usage, int]]) -> None:
-        with self._lock:
-            db = self._conn()
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    for usage, tokens in settled:
-                        self._settle(db, usage, tokens)
-                finally:
-                    db.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                raise StoreDownError(f"sqlite: {exc}") from None
+        def work(db: sqlite3.Connection) -> None:
+            for usage, tokens in settled:
+                self._settle(db, usage, tokens)
+
+        self._immediate(work)
 
     def _settle(self, db: sqlite3.Connection, usage: Usage, tokens: int) -> None:
         data = json.dumps(usage.to_json())
@@ -173,10 +215,29 @@ class SQLiteStore:
     async def create_key(self, record: KeyRecord) -> None:
         r = record
         self._write(
-            f"INSERT INTO keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             r.id, r.hash, r.name, json.dumps(list(r.models)), r.rpm, r.tpm, r.budget,
-            r.expires, int(r.revoked), r.created,
+            r.expires, int(r.revoked), r.created, r.cache, r.cache_ttl,
         )  # fmt: skip
+
+    async def cache_put(self, scope: str, digest: str, entry: str, ttl: float) -> None:
+        now = self.clock()
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM cache WHERE expires <= ?", (now,))
+            db.execute(
+                "INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?)",
+                (scope, digest, now + ttl, entry),
+            )
+            (count,) = db.execute("SELECT count(*) FROM cache").fetchone()
+            if count > self.cache_entries:  # the soonest to expire go first
+                db.execute(
+                    "DELETE FROM cache WHERE (scope, digest) IN (SELECT scope, digest "
+                    "FROM cache ORDER BY expires LIMIT ?)",
+                    (count - self.cache_entries,),
+                )
+
+        self._immediate(work)
 
     async def list_keys(self) -> list[KeyRecord]:
         with self._lock:
