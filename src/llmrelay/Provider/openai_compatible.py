@@ -20,6 +20,7 @@ from ..errors import (
     UnsupportedParameterError,
     error_from_body,
 )
+from ..jsonio import loads
 from ..protocols.openai.upstream import (
     StreamParser,
     build_messages,
@@ -282,7 +283,10 @@ class OpenaiTemplate(
                 raise error_from_body(
                     _error_data(event.data), provider=cls.__name__, secrets=(key,)
                 )
-            data = event_json(event, request)
+            try:
+                data = loads(event.data)
+            except ValueError:
+                data = event_json(event, request)  # raises the error that names the event
             if not isinstance(data, dict):
                 data = str(data)
             # `{"error": …}` (OpenAI) and `{"object": "error", "message": …}` (vLLM, FastChat)

@@ -148,17 +148,31 @@ class SSEDecoder:
             buf += lines.pop()
         events: list[ServerSentEvent] = []
         limit = self._max_event_bytes
+        # The two lines of nearly every event are handled here, with the state in locals: a
+        # `data:` line, and the blank line that ends an event with no `event:`/`retry:` field.
+        # Everything else goes through `_process_line` (the state written back around it).
+        data_lines, size, in_event = self._data, self._event_bytes, self._in_event
         for line in lines:
-            # The two lines of nearly every event, inline: `data: …` and the blank line.
             if line[:5] == b"data:":
                 value = line[6:] if line[5:6] == b" " else line[5:]
-                self._data.append(value.decode("utf-8", "replace"))
-                self._in_event = True
-                self._event_bytes += len(line)
-                if limit is not None and self._event_bytes + len(buf) > limit:
+                data_lines.append(value.decode("utf-8", "replace"))
+                in_event = True
+                size += len(line)
+                if limit is not None and size + len(buf) > limit:
+                    self._event_bytes = size
                     self._check_size()
+            elif not line and not self._event_type and self._event_retry is None:
+                if data_lines:
+                    text = data_lines[0] if len(data_lines) == 1 else "\n".join(data_lines)
+                    fields = ("message", text, self._last_event_id or None, None)
+                    events.append(_new_event(ServerSentEvent, fields))
+                    data_lines = self._data = []
+                size, in_event = 0, False
             else:
+                self._data, self._event_bytes, self._in_event = data_lines, size, in_event
                 self._process_line(line, events)
+                data_lines, size, in_event = self._data, self._event_bytes, self._in_event
+        self._data, self._event_bytes, self._in_event = data_lines, size, in_event
         self._check_size()
         return events
 
