@@ -13,8 +13,8 @@ import contextlib
 import json
 import logging
 import math
+import os
 import time
-import uuid
 from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,7 +53,7 @@ class TeamRequest:
         self.key_hash = key_hash
         self.incoming = incoming  # the request's headers (Cache-Control)
         self.cache: Plan | None = None  # the response cache's part in it
-        self.request_id = uuid.uuid4().hex
+        self.request_id = os.urandom(16).hex()  # as uuid4().hex, without the UUID object
         self.admission: Admission | None = None
         self.headers: list[tuple[bytes, bytes]] = []
         self.estimate = 0  # prompt tokens, from the body's size
