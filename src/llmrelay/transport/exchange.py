@@ -22,22 +22,24 @@ from urllib.parse import quote, urlsplit
 from ..errors import InvalidRequestError
 from .connection import Connection, TransportTimeout, open_connection, proxy_authorization
 from .pool import Pool, PoolKey, get_pool
-from .wire import IncompleteMessageError, ProtocolError, ResponseHead, encode_request
+from .wire import (
+    IncompleteMessageError,
+    ProtocolError,
+    ResponseHead,
+    UnsupportedEncodingError,
+    encode_request,
+)
 
 if TYPE_CHECKING:
-    from .http import Timeouts
+    from .timeouts import Timeouts
 
-__all__ = ["Body", "Response", "UnsupportedEncodingError", "exchange", "split_url"]
+__all__ = ["Body", "Response", "exchange", "split_url"]
 
 ACCEPT_ENCODING = "gzip, deflate"
 _PIECE = 1 << 16  # decompressed pieces at most this large
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
-
-
-class UnsupportedEncodingError(ProtocolError):
-    """The body is compressed in a way llmrelay did not ask for."""
 
 
 def split_url(url: str) -> tuple[str, str, int, str, str]:

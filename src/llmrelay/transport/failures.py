@@ -25,8 +25,12 @@ from ..errors import (
     redact,
 )
 from .connection import ConnectionClosed, ProxyRefused, TransportTimeout
-from .exchange import UnsupportedEncodingError
-from .wire import IncompleteMessageError, ProtocolError, RequestEncodingError
+from .wire import (
+    IncompleteMessageError,
+    ProtocolError,
+    RequestEncodingError,
+    UnsupportedEncodingError,
+)
 
 if TYPE_CHECKING:
     from .http import Request

@@ -54,6 +54,7 @@ from .body import MAX_BODY_BYTES, MAX_EVENT_BYTES, event_json, iter_ndjson, iter
 from .exchange import Response, exchange, split_url
 from .failures import cause, map_exception, retryable
 from .pool import proxy_password, validate_proxy
+from .timeouts import DEFAULT_TIMEOUTS, Timeouts
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -79,33 +80,6 @@ MAX_ERROR_BODY = 1 << 20
 MAX_REDIRECTS = 5
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 log = logging.getLogger("llmrelay.transport")
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Seconds; None means no limit."""
-
-    connect: float | None = 10.0
-    idle: float | None = 120.0
-    total: float | None = 600.0
-
-    @classmethod
-    def from_param(cls, timeout: float | Timeouts | None) -> Timeouts:
-        """The spec's `timeout` parameter (the total, in seconds) or a full `Timeouts`."""
-        if timeout is None:
-            return DEFAULT_TIMEOUTS
-        if isinstance(timeout, Timeouts):
-            return timeout
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise InvalidRequestError(f"timeout must be a positive number of seconds: {timeout!r}")
-        return cls(
-            connect=min(DEFAULT_TIMEOUTS.connect or timeout, timeout),
-            idle=min(DEFAULT_TIMEOUTS.idle or timeout, timeout),
-            total=float(timeout),
-        )
-
-
-DEFAULT_TIMEOUTS = Timeouts()
 
 
 @dataclass(frozen=True, slots=True, repr=False)

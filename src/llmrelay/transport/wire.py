@@ -25,6 +25,7 @@ __all__ = [
     "RequestEncodingError",
     "ResponseHead",
     "ResponseParser",
+    "UnsupportedEncodingError",
     "encode_request",
 ]
 
@@ -45,6 +46,10 @@ class ProtocolError(Exception):
 
 class RequestEncodingError(ProtocolError):
     """A request that cannot be written: a header with a line break, or not Latin-1."""
+
+
+class UnsupportedEncodingError(ProtocolError):
+    """The body is compressed in a way llmrelay did not ask for."""
 
 
 class IncompleteMessageError(ProtocolError):
