@@ -121,7 +121,8 @@ class Body:
             self._tail = raw
 
     async def read(self, n: int = -1) -> bytes:
-        """The rest of the body (at most `n` bytes of it if n ≥ 0; more may stay unread)."""
+        """The rest of the body; with n ≥ 0, its first `n` bytes (what came beyond them in the
+        last piece read is dropped: for error bodies, read up to a cap)."""
         parts: list[bytes] = []
         size = 0
         while n < 0 or size < n:
